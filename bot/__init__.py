@@ -1,0 +1,40 @@
+"""The hotline's webhook gateway: Twilio in, Rasa behind, the store beside."""
+
+import logging
+from typing import Optional
+
+from flask import Flask
+
+from bot.config import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Optional[Settings] = None, **overrides) -> Flask:
+    """Build the gateway.
+
+    Args:
+        settings: complete settings, as tests pass them; read from the
+            environment when omitted.
+        overrides: single settings to replace, by field name.
+    """
+    from bot.channels import errors, nlg, sms, status
+    from bot.services import Services
+
+    settings = settings or load_settings(**overrides)
+    app = Flask(__name__)
+    app.config["HOTLINE"] = settings
+    app.config["SECRET_KEY"] = settings.secret_key
+    app.extensions["hotline"] = Services(settings)
+
+    app.register_blueprint(sms.blueprint)
+    app.register_blueprint(status.blueprint)
+    app.register_blueprint(nlg.blueprint)
+    errors.register(app)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    logger.info("Gateway: created in %s mode", settings.env)
+    return app

@@ -1,0 +1,1 @@
+"""Blueprints of the gateway, one per channel Twilio or Rasa calls."""

@@ -1,0 +1,265 @@
+"""One inbound SMS, from storage to the replies that go back.
+
+The message is stored and committed first, so nothing is lost whatever
+fails after; keywords, opt-out and language come next; then the dialogue.
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import List, Optional
+
+import redis
+from sqlalchemy.exc import IntegrityError
+
+from bot.db.models import Message, Worker
+from bot.dialogue.rasa import BotReply
+from bot.errors import DialogueUnavailable
+from bot.escalations import escalate
+from bot.language.catalogue import fold, keywords, render
+from bot.language.detect import named_language
+from bot.services import Services
+from bot.sms.segments import compose, segment_count
+from bot.workers import current_conversation, find_or_create_worker, set_opt_out
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "sms"
+
+
+@dataclass
+class InboundSms:
+    message_sid: str
+    from_number: str
+    body: str
+    opt_out_type: Optional[str] = None
+
+
+@dataclass
+class Outcome:
+    """The SMS parts to send back, stored as outbound message rows."""
+
+    parts: List[str]
+    message_ids: List[int]
+    duplicate: bool = False
+
+
+@dataclass
+class _Turn:
+    message_id: int
+    worker_id: int
+    conversation_id: int
+    pseudonym: str
+    country: Optional[str]
+    language: Optional[str]
+    opted_out: bool
+
+
+def receive_sms(services: Services, inbound: InboundSms, on_stored=None) -> Outcome:
+    """Store an inbound SMS, run it through the dialogue, and store the replies.
+
+    Args:
+        on_stored: called once the message is committed, before anything
+            that may fail afterwards.
+    """
+    turn = _store_inbound(services, inbound)
+    if turn is None:
+        logger.info("Message %s: duplicate delivery, ignored", inbound.message_sid)
+        return Outcome(parts=[], message_ids=[], duplicate=True)
+    if on_stored is not None:
+        on_stored()
+
+    try:
+        texts, keypad = _decide(services, inbound, turn)
+    except Exception:
+        _set_inbound_status(services, turn.message_id, "failed")
+        raise
+
+    parts = compose(texts) if texts else []
+    message_ids = _store_outbound(services, turn, parts)
+    _remember_keypad(services, turn.pseudonym, keypad)
+    _set_inbound_status(services, turn.message_id, "processed" if texts or keypad is not None else "ignored")
+    return Outcome(parts=parts, message_ids=message_ids)
+
+
+def _store_inbound(services: Services, inbound: InboundSms) -> Optional[_Turn]:
+    identity = services.identify(inbound.from_number)
+    try:
+        with services.db.session() as session:
+            worker = find_or_create_worker(
+                session, services.vault, identity.pseudonym, identity.e164, identity.country
+            )
+            conversation = current_conversation(
+                session, worker, CHANNEL, services.settings.session_minutes
+            )
+            message = Message(
+                conversation_id=conversation.id,
+                direction="inbound",
+                channel=CHANNEL,
+                provider_sid=inbound.message_sid,
+                body_ciphertext=services.vault.encrypt(inbound.body),
+                language=worker.language,
+                status="received",
+            )
+            session.add(message)
+            session.flush()
+            return _Turn(
+                message_id=message.id,
+                worker_id=worker.id,
+                conversation_id=conversation.id,
+                pseudonym=worker.pseudonym,
+                country=worker.country,
+                language=worker.language,
+                opted_out=worker.opted_out,
+            )
+    except IntegrityError:
+        return None
+
+
+def _decide(services: Services, inbound: InboundSms, turn: _Turn):
+    """Return the texts to send and the keypad menu they announce (None keeps the old one)."""
+    folded = fold(inbound.body)
+    words = keywords()
+    twilio_answers = bool(inbound.opt_out_type) or (
+        services.settings.twilio_handles_opt_out and folded in words["twilio_defaults"]
+    )
+
+    if folded in words["opt_out"]:
+        _update_worker(services, turn, opted_out=True)
+        return ([] if twilio_answers else [_text(services, "utter_opted_out", turn)]), {}
+    if folded in words["opt_in"]:
+        _update_worker(services, turn, opted_out=False)
+        if twilio_answers:
+            return [], {}
+        prompt = render("utter_opted_in", _language(services, turn))
+        return [prompt.sms], prompt.keypad
+    if turn.opted_out:
+        # NOTE: a worker who opted out and writes again gets no answer, since
+        # Twilio blocks replies until START; the message is stored only.
+        logger.info("Message %s: worker %s opted out, stored without reply", turn.message_id, turn.pseudonym)
+        return [], None
+    if folded in words["help"]:
+        if twilio_answers:
+            return [], None
+        prompt = render("utter_help", _language(services, turn))
+        return [prompt.sms], prompt.keypad
+
+    text, texts_before = _language_turn(services, inbound, turn)
+    text = _apply_keypad(services, turn.pseudonym, text)
+    reply = _ask_dialogue(services, turn, text)
+    return texts_before + reply.texts, reply.keypad
+
+
+def _language_turn(services: Services, inbound: InboundSms, turn: _Turn):
+    """Settle the worker's language; return the text for Rasa and texts to send first."""
+    named = named_language(inbound.body)
+    if turn.language is None:
+        language = named or services.detector.detect(inbound.body, turn.country)
+        _update_worker(services, turn, language=language)
+        logger.info("Worker %s: language set to %s", turn.pseudonym, language)
+        return ("/greet" if named else inbound.body), []
+    if named is not None:
+        _update_worker(services, turn, language=named)
+        logger.info("Worker %s: switched language to %s", turn.pseudonym, named)
+        return "/greet", [render("utter_language_switched", named).sms]
+    return inbound.body, []
+
+
+def _apply_keypad(services: Services, pseudonym: str, text: str) -> str:
+    digit = text.strip()
+    if len(digit) != 1 or not digit.isdigit():
+        return text
+    try:
+        intent = services.redis.hget(services.key("keypad", pseudonym), digit)
+    except redis.RedisError as error:
+        logger.warning("Worker %s: keypad menu unavailable (%s)", pseudonym, error)
+        return text
+    return f"/{intent}" if intent else text
+
+
+def _ask_dialogue(services: Services, turn: _Turn, text: str) -> BotReply:
+    metadata = {
+        "language": turn.language,
+        "channel": CHANNEL,
+        "message_id": turn.message_id,
+        "country": turn.country,
+    }
+    try:
+        return services.rasa.send(turn.pseudonym, text, metadata)
+    except DialogueUnavailable as error:
+        logger.error("Message %s: %s; escalating to a person", turn.message_id, error)
+        _escalate_unavailable(services, turn)
+        prompt = render("utter_service_unavailable", _language(services, turn))
+        return BotReply(texts=[prompt.sms], prompts=[prompt.name], keypad={})
+
+
+def _escalate_unavailable(services: Services, turn: _Turn) -> None:
+    with services.db.session() as session:
+        worker = session.get(Worker, turn.worker_id)
+        escalate(
+            session,
+            services.vault,
+            services.queue,
+            worker,
+            reason="dialogue_unavailable",
+            language=turn.language,
+            channel=CHANNEL,
+        )
+
+
+def _language(services: Services, turn: _Turn) -> str:
+    return turn.language or services.settings.default_language
+
+
+def _text(services: Services, name: str, turn: _Turn) -> str:
+    return render(name, _language(services, turn)).sms
+
+
+def _update_worker(services: Services, turn: _Turn, **changes) -> None:
+    with services.db.session() as session:
+        worker = session.get(Worker, turn.worker_id)
+        if "opted_out" in changes:
+            set_opt_out(session, worker, changes["opted_out"])
+            turn.opted_out = changes["opted_out"]
+        if "language" in changes:
+            worker.language = changes["language"]
+            turn.language = changes["language"]
+
+
+def _store_outbound(services: Services, turn: _Turn, parts: List[str]) -> List[int]:
+    ids = []
+    with services.db.session() as session:
+        for index, part in enumerate(parts):
+            message = Message(
+                conversation_id=turn.conversation_id,
+                direction="outbound",
+                channel=CHANNEL,
+                body_ciphertext=services.vault.encrypt(part),
+                language=turn.language,
+                status="queued",
+                segments=segment_count(part),
+                part_index=index,
+            )
+            session.add(message)
+            session.flush()
+            ids.append(message.id)
+    return ids
+
+
+def _remember_keypad(services: Services, pseudonym: str, keypad) -> None:
+    if keypad is None:
+        return
+    key = services.key("keypad", pseudonym)
+    try:
+        pipeline = services.redis.pipeline()
+        pipeline.delete(key)
+        if keypad:
+            pipeline.hset(key, mapping=keypad)
+            pipeline.expire(key, services.settings.session_minutes * 60)
+        pipeline.execute()
+    except redis.RedisError as error:
+        logger.warning("Worker %s: keypad menu not saved (%s)", pseudonym, error)
+
+
+def _set_inbound_status(services: Services, message_id: int, status: str) -> None:
+    with services.db.session() as session:
+        session.get(Message, message_id).status = status

@@ -1,0 +1,139 @@
+"""Tables of the relational store.
+
+Columns named ``*_ciphertext`` hold Fernet tokens made by ``bot.privacy.Vault``;
+nothing in these tables shows a phone number or a worker's words in clear.
+"""
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Worker(Base):
+    __tablename__ = "workers"
+
+    id = Column(Integer, primary_key=True)
+    pseudonym = Column(String(40), nullable=False, unique=True)
+    phone_ciphertext = Column(LargeBinary, nullable=False)
+    country = Column(String(2))
+    language = Column(String(8))
+    opted_out = Column(Boolean, nullable=False, default=False)
+    opted_out_at = Column(DateTime(timezone=True))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    conversations = relationship("Conversation", back_populates="worker")
+
+
+class Conversation(Base):
+    """A run of messages with one worker on one channel, split after a pause."""
+
+    __tablename__ = "conversations"
+
+    id = Column(Integer, primary_key=True)
+    worker_id = Column(ForeignKey("workers.id"), nullable=False, index=True)
+    channel = Column(String(10), nullable=False)
+    language = Column(String(8))
+    started_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    last_message_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    worker = relationship("Worker", back_populates="conversations")
+    messages = relationship("Message", back_populates="conversation", order_by="Message.id")
+
+
+class Message(Base):
+    """One inbound or outbound message; ``provider_sid`` makes inbound ones unique."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("provider_sid", name="uq_messages_provider_sid"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(ForeignKey("conversations.id"), nullable=False, index=True)
+    direction = Column(String(8), nullable=False)
+    channel = Column(String(10), nullable=False)
+    provider_sid = Column(String(64))
+    body_ciphertext = Column(LargeBinary, nullable=False)
+    language = Column(String(8))
+    # Inbound: received, processed, failed, ignored. Outbound: queued, then
+    # Twilio's own statuses (sending, sent, delivered, undelivered, failed).
+    status = Column(String(16), nullable=False)
+    error_code = Column(String(16))
+    segments = Column(Integer)
+    part_index = Column(Integer)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+    conversation = relationship("Conversation", back_populates="messages")
+
+
+class Factory(Base):
+    """A factory whose workers hold a hotline card printed with its code."""
+
+    __tablename__ = "factories"
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(16), nullable=False, unique=True)
+    name = Column(String(200), nullable=False)
+    country = Column(String(2))
+
+
+class Case(Base):
+    """A grievance, known to the worker by its reference code."""
+
+    __tablename__ = "cases"
+
+    id = Column(Integer, primary_key=True)
+    reference_code = Column(String(8), nullable=False, unique=True)
+    worker_id = Column(ForeignKey("workers.id"), nullable=False, index=True)
+    conversation_id = Column(ForeignKey("conversations.id"))
+    factory_id = Column(ForeignKey("factories.id"))
+    category = Column(String(40), nullable=False)
+    severity = Column(String(10), nullable=False)
+    status = Column(String(20), nullable=False, default="new")
+    language = Column(String(8))
+    channel = Column(String(10))
+    description_ciphertext = Column(LargeBinary, nullable=False)
+    factory_reported_ciphertext = Column(LargeBinary)
+    since_when_ciphertext = Column(LargeBinary)
+    still_happening = Column(String(10))
+    others_affected = Column(String(10))
+    callback_safe = Column(String(10))
+    callback_time_ciphertext = Column(LargeBinary)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+    factory = relationship("Factory")
+
+
+class Escalation(Base):
+    """A request for a person to call a worker back; agents work these in order."""
+
+    __tablename__ = "escalations"
+
+    id = Column(Integer, primary_key=True)
+    worker_id = Column(ForeignKey("workers.id"), nullable=False, index=True)
+    case_id = Column(ForeignKey("cases.id"))
+    reason = Column(String(30), nullable=False)
+    severity = Column(String(10), nullable=False)
+    status = Column(String(12), nullable=False, default="queued")
+    language = Column(String(8))
+    channel = Column(String(10))
+    callback_time_ciphertext = Column(LargeBinary)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    case = relationship("Case")

@@ -1,0 +1,1 @@
+"""The gateway's side of the Rasa dialogue: turns out, responses in."""

@@ -1,0 +1,142 @@
+"""The prompt catalogue: every text the hotline sends, per language.
+
+Texts live in ``flows/prompts/<language>.yml`` so translators edit one file
+per language and a wording change needs no retraining: Rasa asks the gateway
+for each response through its NLG endpoint.
+"""
+
+import logging
+import string
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional
+
+import yaml
+
+from bot.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+FLOWS_DIR = Path(__file__).resolve().parent.parent.parent / "flows"
+PROMPTS_DIR = FLOWS_DIR / "prompts"
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    name: str
+    voice: str
+    names: tuple
+    country_prior: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    language: str
+    sms: str
+    keypad: Mapping[str, str]
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path} is missing.") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+
+
+@lru_cache(maxsize=1)
+def languages() -> Dict[str, Language]:
+    """Return the languages declared in ``flows/languages.yml``, by code."""
+    data = _read_yaml(FLOWS_DIR / "languages.yml")["languages"]
+    return {
+        code: Language(
+            code=code,
+            name=entry["name"],
+            voice=entry["voice"],
+            names=tuple(fold(name) for name in entry.get("names", [])),
+            country_prior=entry.get("country_prior", {}),
+        )
+        for code, entry in data.items()
+    }
+
+
+def supported_languages() -> List[str]:
+    return list(languages())
+
+
+@lru_cache(maxsize=1)
+def keypad_maps() -> Dict[str, Dict[str, str]]:
+    data = _read_yaml(PROMPTS_DIR / "keypad.yml")
+    return {name: {str(k): v for k, v in digits.items()} for name, digits in data.items()}
+
+
+@lru_cache(maxsize=None)
+def _prompt_texts(language: str) -> Dict[str, dict]:
+    data = _read_yaml(PROMPTS_DIR / f"{language}.yml")
+    if data.get("language") != language:
+        raise ConfigError(
+            f"{PROMPTS_DIR / f'{language}.yml'} declares language "
+            f"{data.get('language')!r}, expected {language!r}."
+        )
+    return data["prompts"]
+
+
+def has_prompt(name: str) -> bool:
+    return name in _prompt_texts(supported_languages()[0])
+
+
+def get_prompt(name: str, language: str) -> Prompt:
+    """Look up a prompt, falling back to English when a translation is missing.
+
+    Raises:
+        KeyError: no language has a prompt of that name.
+    """
+    entry = _prompt_texts(language).get(name) if language in languages() else None
+    if entry is None:
+        logger.warning("Prompt %s: no %s text, using English", name, language)
+        language = "en"
+        entry = _prompt_texts("en")[name]
+    return Prompt(
+        name=name,
+        language=language,
+        sms=entry["sms"],
+        keypad=keypad_maps().get(name, {}),
+    )
+
+
+class _LenientFormat(dict):
+    def __missing__(self, key: str) -> str:
+        logger.warning("Prompt placeholder {%s} has no value", key)
+        return ""
+
+
+def render(name: str, language: str, values: Optional[Mapping[str, object]] = None) -> Prompt:
+    """Return the prompt with its placeholders filled from ``values``."""
+    prompt = get_prompt(name, language)
+    text = string.Formatter().vformat(prompt.sms, (), _LenientFormat(values or {}))
+    return Prompt(name=prompt.name, language=prompt.language, sms=text, keypad=prompt.keypad)
+
+
+def fold(text: str) -> str:
+    """Case-fold, strip accents and punctuation, and collapse spaces, for matching."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    # Vietnamese đ has no decomposition.
+    text = text.replace("đ", "d")
+    kept = "".join(
+        ch if not unicodedata.category(ch).startswith(("P", "S")) else " " for ch in text
+    )
+    return " ".join(kept.split())
+
+
+@lru_cache(maxsize=1)
+def keywords() -> Dict[str, frozenset]:
+    """Return the folded keyword sets of ``flows/keywords.yml``."""
+    data = _read_yaml(FLOWS_DIR / "keywords.yml")
+    return {kind: frozenset(fold(word) for word in words) for kind, words in data.items()}

@@ -1,0 +1,1 @@
+"""Rasa NLU components of the hotline, loaded by name from config.yml."""

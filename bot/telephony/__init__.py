@@ -1,0 +1,1 @@
+"""Twilio's side of the gateway: request signatures and the REST client."""
