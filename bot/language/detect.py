@@ -23,6 +23,14 @@ NGRAM_SIZES = (1, 2, 3)
 SMOOTHING = 0.5
 # Share of the prior left to languages the number's country does not name.
 UNLISTED_PRIOR = 0.05
+# The 1-, 2- and 3-grams of a text overlap, so counting each as independent
+# evidence would be about three times overconfident.
+NGRAM_OVERLAP_WEIGHT = 1 / len(NGRAM_SIZES)
+# Below this many letters a text counts as proportionally weaker evidence,
+# so "hi" or "1" is decided by the number's country. A Han character
+# carries about as much as a short word, so it counts as several letters.
+FULL_EVIDENCE_LETTERS = 12
+HAN_LETTER_WEIGHT = 4
 
 
 def _ngrams(text: str) -> Iterable[str]:
@@ -32,6 +40,10 @@ def _ngrams(text: str) -> Iterable[str]:
             gram = padded[start:start + size]
             if gram.strip():
                 yield gram
+
+
+def _is_han(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
 
 def _examples(path: Path) -> List[str]:
@@ -84,6 +96,8 @@ class LanguageDetector:
     def scores(self, text: str, country: Optional[str] = None) -> Dict[str, float]:
         """Return the posterior probability of each language for ``text``."""
         grams = list(_ngrams(text.casefold()))
+        letters = sum(HAN_LETTER_WEIGHT if _is_han(ch) else 1 for ch in text if ch.isalpha())
+        weight = NGRAM_OVERLAP_WEIGHT * min(1.0, letters / FULL_EVIDENCE_LETTERS)
         log_posterior = {}
         for code, prior in self.prior(country).items():
             counts = self._counts[code]
@@ -91,7 +105,7 @@ class LanguageDetector:
             log_likelihood = sum(
                 math.log((counts.get(gram, 0) + SMOOTHING) / denominator) for gram in grams
             )
-            log_posterior[code] = math.log(prior) + log_likelihood
+            log_posterior[code] = math.log(prior) + weight * log_likelihood
         peak = max(log_posterior.values())
         exp = {code: math.exp(value - peak) for code, value in log_posterior.items()}
         total = sum(exp.values())

@@ -1,0 +1,215 @@
+"""Commands behind ``./hotline``: up, simulate, train, migrate, import-factories."""
+
+import argparse
+import csv
+import logging
+import os
+import signal
+import sys
+import threading
+import xml.etree.ElementTree as ElementTree
+from dataclasses import replace
+from pathlib import Path
+
+from bot.config import VAR_DIR, load_settings
+from bot.errors import ConfigError
+from bot.logs import configure_logging
+
+logger = logging.getLogger("hotline")
+
+SIMULATOR_TWILIO_PORT = 5099
+# A number from the range the UK regulator keeps free for drama and tests.
+SIMULATOR_DEFAULT_NUMBER = "+447700900123"
+
+
+def _port(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    if not value.isdigit():
+        raise ConfigError(f"{name}={value!r} is invalid: use a port number.")
+    return int(value)
+
+
+def command_up(args) -> int:
+    """Start Redis (unless REDIS_URL is set), Rasa, the action server and the gateway."""
+    from bot.stack import DEFAULT_REDIS_PORT, Ports, Stack, ensure_model
+
+    ports = Ports(
+        gateway=_port("GATEWAY_PORT", 5000),
+        rasa=_port("RASA_PORT", 5005),
+        actions=_port("ACTIONS_PORT", 5055),
+        redis=_port("LOCAL_REDIS_PORT", DEFAULT_REDIS_PORT),
+    )
+    own_redis = not os.environ.get("REDIS_URL")
+    overrides = {
+        "rasa_url": f"http://127.0.0.1:{ports.rasa}",
+    }
+    if own_redis:
+        overrides["redis_url"] = f"redis://127.0.0.1:{ports.redis}/0"
+    if not os.environ.get("PUBLIC_BASE_URL"):
+        overrides["public_base_url"] = f"http://127.0.0.1:{ports.gateway}"
+    settings = load_settings(**overrides)
+    if not settings.is_production and not os.environ.get("TWILIO_API_BASE_URL"):
+        # Development never reaches the real Twilio: the simulator plays it here.
+        settings = replace(settings, twilio_api_base_url=f"http://127.0.0.1:{SIMULATOR_TWILIO_PORT}")
+
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    model = ensure_model(log_path=VAR_DIR / "train.log")
+    stack = Stack(settings=settings, ports=ports, var_dir=VAR_DIR, start_redis=own_redis)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        stack.up(model)
+        print(
+            f"\nHotline is up ({settings.env}).\n"
+            f"  SMS webhook:    {settings.public_base_url}/twilio/sms\n"
+            f"  Status webhook: {settings.public_base_url}/twilio/status\n"
+            f"  Logs:           {stack.log_dir}\n"
+            f"Talk to it:  ./hotline simulate    Stop: Ctrl-C\n",
+            flush=True,
+        )
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.down()
+    return 0
+
+
+def _twiml_messages(xml_text: str):
+    root = ElementTree.fromstring(xml_text)
+    return [(element.text or "", element.get("action")) for element in root.iter("Message")]
+
+
+def command_simulate(args) -> int:
+    """Hold an SMS conversation with the running gateway, as a worker would."""
+    from bot.simulator.signing import new_sid, post_signed, sms_params
+    from bot.simulator.twilio_double import TwilioDouble
+
+    settings = load_settings()
+    gateway = args.gateway.rstrip("/")
+    public = (os.environ.get("PUBLIC_BASE_URL") or gateway).rstrip("/")
+
+    def show(message):
+        print(f"hotline> {message.body}", flush=True)
+
+    double = TwilioDouble(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        port=args.twilio_port,
+        on_message=show,
+    )
+    try:
+        double.start()
+    except OSError as error:
+        print(f"Port {args.twilio_port} for Twilio's REST API is taken ({error}); long replies will not show.", file=sys.stderr)
+        double = None
+
+    print(f"Texting {gateway}/twilio/sms from {args.number}. Empty line or Ctrl-D ends.", flush=True)
+    try:
+        for line in sys.stdin:
+            body = line.rstrip("\n")
+            if not body:
+                break
+            params = sms_params(settings.twilio_account_sid, args.number, settings.twilio_sms_from, body)
+            response = post_signed(
+                settings.twilio_auth_token, f"{public}/twilio/sms", params, target_url=f"{gateway}/twilio/sms"
+            )
+            if response.status_code != 200:
+                print(f"gateway answered {response.status_code}: {response.text[:200]}", file=sys.stderr)
+                continue
+            for text, action in _twiml_messages(response.text):
+                print(f"hotline> {text}", flush=True)
+                if action:
+                    # Twilio reports the reply sent, which releases the next part.
+                    status = {"MessageSid": new_sid("SM"), "MessageStatus": "sent",
+                              "AccountSid": settings.twilio_account_sid}
+                    target = gateway + action[len(public):] if action.startswith(public) else action
+                    post_signed(settings.twilio_auth_token, action, status, target_url=target)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if double is not None:
+            double.stop()
+    return 0
+
+
+def command_train(args) -> int:
+    from bot.stack import ensure_model
+
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    print(ensure_model(log_path=VAR_DIR / "train.log"))
+    return 0
+
+
+def command_migrate(args) -> int:
+    from bot.db.session import upgrade_schema
+
+    upgrade_schema(load_settings().database_url)
+    return 0
+
+
+def command_import_factories(args) -> int:
+    """Import factories from a CSV file with the columns code, name and country."""
+    from bot.db.models import Factory
+    from bot.db.session import Database, upgrade_schema
+
+    settings = load_settings()
+    upgrade_schema(settings.database_url)
+    database = Database(settings.database_url)
+    added = updated = 0
+    with open(args.csv_file, newline="", encoding="utf-8") as handle, database.session() as session:
+        reader = csv.DictReader(handle)
+        missing = {"code", "name"} - set(reader.fieldnames or [])
+        if missing:
+            print(f"{args.csv_file}: missing column(s) {', '.join(sorted(missing))}", file=sys.stderr)
+            return 2
+        for line, row in enumerate(reader, start=2):
+            code = (row.get("code") or "").strip().upper()
+            name = (row.get("name") or "").strip()
+            if not code or not name:
+                print(f"{args.csv_file}:{line}: code and name are required", file=sys.stderr)
+                return 2
+            factory = session.query(Factory).filter_by(code=code).one_or_none()
+            if factory is None:
+                session.add(Factory(code=code, name=name, country=(row.get("country") or "").strip().upper() or None))
+                added += 1
+            else:
+                factory.name = name
+                updated += 1
+    print(f"{added} factories added, {updated} updated")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description="Confidential worker-voice hotline")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("up", help="start the whole hotline on this machine").set_defaults(run=command_up)
+
+    simulate = commands.add_parser("simulate", help="text the running hotline from a terminal")
+    simulate.add_argument("--number", default=SIMULATOR_DEFAULT_NUMBER, help="the worker's phone number, E.164 (default: a fictional UK number)")
+    simulate.add_argument("--gateway", default=f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '5000')}", help="where the gateway listens")
+    simulate.add_argument("--twilio-port", type=int, default=SIMULATOR_TWILIO_PORT, help="port on which to play Twilio's REST API")
+    simulate.set_defaults(run=command_simulate)
+
+    commands.add_parser("train", help="train the Rasa model if the flows or NLU data changed").set_defaults(run=command_train)
+    commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(run=command_migrate)
+
+    factories = commands.add_parser("import-factories", help="import factories from CSV (code,name,country)")
+    factories.add_argument("csv_file", type=Path)
+    factories.set_defaults(run=command_import_factories)
+    return parser
+
+
+def main(argv=None) -> int:
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
