@@ -81,12 +81,9 @@ def format_reference(code: str) -> str:
 
 
 def find_reference_in_text(text: str) -> Optional[str]:
-    """Return the first well-formed reference code written in ``text``."""
-    for match in _CODE_IN_TEXT.finditer(text or ""):
-        code = match.group(1) + match.group(2)
-        if is_valid_reference(code):
-            return code
-    return None
+    """Return the first eight-digit code written in ``text``, valid or not."""
+    match = _CODE_IN_TEXT.search(text or "")
+    return match.group(1) + match.group(2) if match else None
 
 
 def severity_of(category: str) -> str:

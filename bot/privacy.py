@@ -40,7 +40,12 @@ def number_country(e164: str) -> Optional[str]:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return None
-    return phonenumbers.region_code_for_number(parsed)
+    # An unallocated number has no region of its own; its country code's
+    # main region is still the best prior for the worker's language.
+    region = phonenumbers.region_code_for_number(parsed)
+    if region is None:
+        region = phonenumbers.region_code_for_country_code(parsed.country_code)
+    return None if region in (None, "ZZ", "001") else region
 
 
 def pseudonymise(e164: str, key: str) -> str:

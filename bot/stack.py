@@ -90,6 +90,10 @@ def ensure_model(models_dir: Path = MODELS_DIR, log_path: Optional[Path] = None)
     return model
 
 
+def rasa_key_prefix(redis_prefix: str) -> str:
+    return "".join(ch for ch in redis_prefix if ch.isalnum()) + "rasa"
+
+
 def child_env(extra: Dict[str, str]) -> Dict[str, str]:
     env = dict(os.environ)
     env.update(QUIET_RASA)
@@ -178,8 +182,9 @@ class Stack:
             "REDIS_HOST": redis_url.hostname or "127.0.0.1",
             "REDIS_PORT": str(redis_url.port or 6379),
             "REDIS_DB": (redis_url.path or "/0").lstrip("/") or "0",
-            "RASA_TRACKER_PREFIX": f"{s.redis_prefix}:rasa:tracker:",
-            "RASA_LOCK_PREFIX": f"{s.redis_prefix}:rasa:lock:",
+            # Rasa takes an alphanumeric prefix only and appends ":tracker:"
+            # or ":lock:" itself.
+            "RASA_KEY_PREFIX": rasa_key_prefix(s.redis_prefix),
             # Twilio gives up after 15 s, so a turn never waits a minute on a lock.
             "TICKET_LOCK_LIFETIME": "15",
             "SANIC_HOST": "127.0.0.1",

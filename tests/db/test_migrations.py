@@ -1,0 +1,61 @@
+"""The migrations build the schema the models describe, on SQLite and PostgreSQL."""
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from bot.db.models import Base
+from bot.db.session import Database, upgrade_schema
+from bot.privacy import Vault
+from bot.workers import find_or_create_worker
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _assert_schema_matches_models(url):
+    inspector = inspect(create_engine(url))
+    for table in Base.metadata.tables.values():
+        columns = {column["name"] for column in inspector.get_columns(table.name)}
+        assert columns == {column.name for column in table.columns}, table.name
+
+
+def test_migrations_build_models_schema_on_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    upgrade_schema(url)
+    _assert_schema_matches_models(url)
+
+
+def test_migrations_are_idempotent(tmp_path):
+    url = f"sqlite:///{tmp_path / 'twice.db'}"
+    upgrade_schema(url)
+    upgrade_schema(url)
+    _assert_schema_matches_models(url)
+
+
+@pytest.fixture
+def postgres_url():
+    try:
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            name = f"hotline_test_{uuid.uuid4().hex[:8]}"
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # no server, or no rights: nothing to test against
+        pytest.skip(f"PostgreSQL unavailable at TEST_POSTGRES_URL ({type(error).__name__})")
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_migrations_build_models_schema_on_postgresql(postgres_url):
+    upgrade_schema(postgres_url)
+    _assert_schema_matches_models(postgres_url)
+
+    database = Database(postgres_url)
+    with database.session() as session:
+        worker = find_or_create_worker(session, Vault("ZGV2LWVuY3J5cHRpb24ta2V5LW5vdC1zZWNyZXQtISE="), "wtest", "+447700900999", "GB")
+        assert worker.id is not None
+    database.dispose()
