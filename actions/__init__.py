@@ -1,3 +1,3 @@
 """Custom actions of the hotline's dialogue, served by the rasa_sdk action server."""
 
-from actions import callbacks, conversation, grievance  # noqa: F401
+from actions import callbacks, conversation, grievance, questionnaire  # noqa: F401

@@ -47,8 +47,13 @@ def channel_of(tracker: Tracker) -> str:
     return turn_metadata(tracker).get("channel") or "sms"
 
 
+def pseudonym_of(tracker: Tracker) -> str:
+    """Return the worker's pseudonym; a call's conversation id adds ``.call-…`` to it."""
+    return tracker.sender_id.split(".", 1)[0]
+
+
 def worker_of(session, tracker: Tracker) -> Optional[Worker]:
-    worker = find_worker(session, tracker.sender_id)
+    worker = find_worker(session, pseudonym_of(tracker))
     if worker is None:
         logger.error("Conversation %s: no worker with this pseudonym", tracker.sender_id)
     return worker

@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.answers import answer_of, is_substantive
+from actions.asking import AskAgain
 from actions.context import channel_of, context, conversation_id_of, language_of, worker_of
 from bot.cases import CRITICAL_CATEGORIES, Grievance, create_case, find_factory, format_reference
 from bot.escalations import escalate
@@ -138,37 +139,22 @@ class ValidateGrievanceForm(FormValidationAction):
         return {"callback_time": text, "retries": 0}
 
 
-class _AskAgain(Action):
-    """Asks for a form slot, in other words when the first answer was unclear."""
-
-    slot: str = ""
-    retry_prompt: str = ""
-
-    def name(self) -> Text:
-        return f"action_ask_{self.slot}"
-
-    async def run(self, dispatcher, tracker: Tracker, domain) -> List[EventType]:
-        retrying = bool(tracker.get_slot("retries"))
-        dispatcher.utter_message(response=self.retry_prompt if retrying else f"utter_ask_{self.slot}")
-        return []
-
-
-class ActionAskFactory(_AskAgain):
+class ActionAskFactory(AskAgain):
     slot = "factory"
     retry_prompt = "utter_factory_not_found"
 
 
-class ActionAskStillHappening(_AskAgain):
+class ActionAskStillHappening(AskAgain):
     slot = "still_happening"
     retry_prompt = "utter_please_answer_yes_no"
 
 
-class ActionAskOthersAffected(_AskAgain):
+class ActionAskOthersAffected(AskAgain):
     slot = "others_affected"
     retry_prompt = "utter_please_answer_yes_no"
 
 
-class ActionAskCallbackSafe(_AskAgain):
+class ActionAskCallbackSafe(AskAgain):
     slot = "callback_safe"
     retry_prompt = "utter_please_answer_yes_no"
 

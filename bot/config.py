@@ -63,6 +63,7 @@ class Settings:
     secret_key: str = DEV_SECRET_KEY
     nlg_token: str = DEV_NLG_TOKEN
     default_language: str = "en"
+    voice_recording: bool = False
     misunderstood_limit: int = DEFAULT_MISUNDERSTOOD_LIMIT
     session_minutes: int = DEFAULT_SESSION_MINUTES
 
@@ -90,6 +91,7 @@ ENV_NAMES = {
     "secret_key": "SECRET_KEY",
     "nlg_token": "NLG_TOKEN",
     "default_language": "HOTLINE_DEFAULT_LANGUAGE",
+    "voice_recording": "VOICE_RECORDING",
     "misunderstood_limit": "MISUNDERSTOOD_LIMIT",
     "session_minutes": "SESSION_MINUTES",
 }

@@ -12,7 +12,7 @@ import redis
 from sqlalchemy.exc import IntegrityError
 
 from bot.db.models import Message, Worker
-from bot.dialogue.rasa import BotReply
+from bot.dialogue.rasa import BotReply, Utterance
 from bot.errors import DialogueUnavailable
 from bot.escalations import escalate
 from bot.language.catalogue import fold, keywords, render
@@ -184,12 +184,17 @@ def _ask_dialogue(services: Services, turn: _Turn, text: str) -> BotReply:
         "country": turn.country,
     }
     try:
-        return services.rasa.send(turn.pseudonym, text, metadata)
+        reply = services.rasa.send(turn.pseudonym, text, metadata)
+        if not reply.texts:
+            # Rasa carries on when a custom action fails, so a turn with no
+            # answer means something was lost on its side.
+            raise DialogueUnavailable("Rasa returned no message", conversation_id=turn.pseudonym)
+        return reply
     except DialogueUnavailable as error:
         logger.error("Message %s: %s; escalating to a person", turn.message_id, error)
         _escalate_unavailable(services, turn)
         prompt = render("utter_service_unavailable", _language(services, turn))
-        return BotReply(texts=[prompt.sms], prompts=[prompt.name], keypad={})
+        return BotReply(utterances=[Utterance(text=prompt.sms, prompt=prompt.name)], keypad={})
 
 
 def _escalate_unavailable(services: Services, turn: _Turn) -> None:

@@ -42,13 +42,16 @@ class Services:
         return LanguageDetector.from_nlu_data()
 
     @cached_property
-    def sms_sender(self) -> SmsSender:
-        client = make_client(
+    def twilio_client(self):
+        return make_client(
             self.settings.twilio_account_sid,
             self.settings.twilio_auth_token,
             self.settings.twilio_api_base_url,
         )
-        return SmsSender(client, self.settings.twilio_sms_from)
+
+    @cached_property
+    def sms_sender(self) -> SmsSender:
+        return SmsSender(self.twilio_client, self.settings.twilio_sms_from)
 
     def identify(self, raw_number: str) -> Identity:
         e164 = normalise_number(raw_number)

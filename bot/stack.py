@@ -177,6 +177,7 @@ class Stack:
             "SECRET_KEY": s.secret_key,
             "NLG_TOKEN": s.nlg_token,
             "MISUNDERSTOOD_LIMIT": str(s.misunderstood_limit),
+            "VOICE_RECORDING": "true" if s.voice_recording else "false",
             "ACTION_SERVER_URL": f"http://127.0.0.1:{self.ports.actions}/webhook",
             "NLG_URL": f"http://127.0.0.1:{self.ports.gateway}/rasa/nlg",
             "REDIS_HOST": redis_url.hostname or "127.0.0.1",

@@ -1,5 +1,6 @@
 """Helpers for tests that talk to the running hotline."""
 
+import re
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
@@ -118,3 +119,133 @@ def rasa_tracker(settings, pseudonym: str) -> dict:
     return response.json()
 
 
+
+
+# -- voice -------------------------------------------------------------------
+
+BCP47 = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?-[A-Z]{2}$")
+VERBS = {"Say", "Play", "Gather", "Redirect", "Hangup", "Pause"}
+GATHER_CHILDREN = {"Say", "Play", "Pause"}
+GATHER_ATTRIBUTES = {
+    "input", "action", "method", "timeout", "language", "speechTimeout",
+    "numDigits", "profanityFilter", "actionOnEmptyResult",
+}
+
+
+@dataclass
+class Twiml:
+    """A parsed and checked TwiML document of the voice webhooks."""
+
+    raw: str
+    root: ElementTree.Element
+
+    @property
+    def gather(self):
+        return self.root.find("Gather")
+
+    @property
+    def spoken(self) -> List[ElementTree.Element]:
+        return [e for e in self.root.iter() if e.tag in ("Say", "Play")]
+
+    @property
+    def text(self) -> str:
+        return " ".join(e.text or "" for e in self.root.iter("Say"))
+
+    @property
+    def languages(self) -> set:
+        return {e.get("language") for e in self.root.iter("Say")}
+
+    @property
+    def hangs_up(self) -> bool:
+        return self.root.find("Hangup") is not None
+
+    @property
+    def redirect(self) -> str:
+        element = self.root.find("Redirect")
+        return element.text if element is not None else None
+
+
+def parse_twiml(raw: str) -> Twiml:
+    """Parse a voice TwiML document and check it is what Twilio accepts."""
+    assert raw.startswith('<?xml version="1.0" encoding="UTF-8"?>'), raw[:60]
+    assert "&#" not in raw, "non-ASCII text was escaped into character references"
+    root = ElementTree.fromstring(raw.encode("utf-8"))
+    assert root.tag == "Response"
+    for element in root:
+        assert element.tag in VERBS, element.tag
+    for say in root.iter("Say"):
+        assert (say.text or "").strip(), "empty <Say>"
+        assert BCP47.match(say.get("language") or ""), say.get("language")
+        assert say.get("voice"), "a <Say> without a voice"
+    for play in root.iter("Play"):
+        assert (play.text or "").startswith("http"), play.text
+    gathers = root.findall("Gather")
+    assert len(gathers) <= 1
+    for gather in gathers:
+        assert set(gather.attrib) <= GATHER_ATTRIBUTES, gather.attrib
+        assert gather.get("input") in ("dtmf", "speech", "dtmf speech")
+        assert gather.get("action", "").startswith("http")
+        assert gather.get("method") == "POST"
+        if "speech" in gather.get("input"):
+            assert BCP47.match(gather.get("language") or ""), gather.get("language")
+        for child in gather:
+            assert child.tag in GATHER_CHILDREN, child.tag
+        # Silence must lead somewhere: Twilio runs the verbs after the Gather.
+        assert root.find("Redirect") is not None or root.find("Hangup") is not None
+    assert gathers or root.find("Hangup") is not None, "the call would end without a goodbye"
+    return Twiml(raw=raw, root=root)
+
+
+@dataclass
+class Call:
+    """A call between a fictional worker and the running gateway, as Twilio places it."""
+
+    phone: "Phone"
+    call_sid: str = field(default_factory=lambda: new_sid("CA"))
+    outbound: bool = False
+    callback_id: int = None
+    last: Twiml = None
+
+    @property
+    def voice_url(self) -> str:
+        return self.phone.settings.public_base_url + "/twilio/voice"
+
+    def _params(self, **extra) -> dict:
+        hotline, worker = HOTLINE_NUMBER, self.phone.number
+        params = {
+            "AccountSid": TEST_ACCOUNT_SID,
+            "CallSid": self.call_sid,
+            "From": hotline if self.outbound else worker,
+            "To": worker if self.outbound else hotline,
+            "Direction": "outbound-api" if self.outbound else "inbound",
+            "CallStatus": "in-progress" if self.outbound else "ringing",
+            "ApiVersion": "2010-04-01",
+        }
+        params.update(extra)
+        return params
+
+    def post(self, url: str, **extra) -> requests.Response:
+        return post_signed(TEST_AUTH_TOKEN, url, self._params(**extra))
+
+    def _turn(self, url: str, **extra) -> Twiml:
+        response = self.post(url, **extra)
+        assert response.status_code == 200, response.text
+        self.last = parse_twiml(response.text)
+        return self.last
+
+    def start(self) -> Twiml:
+        url = self.voice_url + (f"?callback={self.callback_id}" if self.callback_id else "")
+        return self._turn(url)
+
+    def press(self, digits: str) -> Twiml:
+        return self._turn(self.last.gather.get("action"), Digits=digits, CallStatus="in-progress")
+
+    def say(self, speech: str, confidence: str = "0.92") -> Twiml:
+        return self._turn(self.last.gather.get("action"), SpeechResult=speech, Confidence=confidence, CallStatus="in-progress")
+
+    def silence(self) -> Twiml:
+        return self._turn(self.last.redirect, CallStatus="in-progress")
+
+    def end(self, status: str = "completed") -> requests.Response:
+        url = self.voice_url + "/status" + (f"?callback={self.callback_id}" if self.callback_id else "")
+        return self.post(url, CallStatus=status, CallDuration="95")

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from bot.channels.twiml import twiml
 from bot.errors import TwilioRequestError
 from bot.language.catalogue import render
+from bot.voice.twiml import goodbye
 
 logger = logging.getLogger(__name__)
 
@@ -42,4 +43,9 @@ def _unexpected_error(error: Exception):
         response = MessagingResponse()
         response.message(render("utter_service_unavailable", settings.default_language).sms)
         return twiml(response)
+    if request.path.startswith("/twilio/voice") and request.method == "POST":
+        # A caller hears a calm sentence and a person follows up, never silence.
+        settings = current_app.config["HOTLINE"]
+        prompt = render("utter_service_unavailable", settings.default_language, channel="voice")
+        return twiml(goodbye([{"text": prompt.text, "language": prompt.language}], lambda *_: ""))
     return {"error": "internal error"}, 500

@@ -9,7 +9,7 @@ import logging
 
 from flask import Blueprint, current_app, request
 
-from bot.language.catalogue import has_prompt, render, supported_languages
+from bot.language.catalogue import CHANNELS, has_prompt, render, supported_languages
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +36,20 @@ def generate():
     if language not in supported_languages():
         language = settings.default_language
 
+    channel = metadata.get("channel")
+    if channel not in CHANNELS:
+        channel = "sms"
+
     values = dict(tracker.get("slots") or {})
     values.update(body.get("arguments") or {})
-    prompt = render(name, language, values)
+    prompt = render(name, language, values, channel)
     return {
-        "text": prompt.sms,
-        "custom": {"prompt": prompt.name, "language": prompt.language, "keypad": dict(prompt.keypad)},
+        "text": prompt.text,
+        "custom": {
+            "prompt": prompt.name,
+            "language": prompt.language,
+            "keypad": dict(prompt.keypad),
+            "audio": prompt.audio,
+            "ends_call": prompt.ends_call,
+        },
     }

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -114,6 +115,8 @@ class Case(Base):
     others_affected = Column(String(10))
     callback_safe = Column(String(10))
     callback_time_ciphertext = Column(LargeBinary)
+    callback_id = Column(ForeignKey("callbacks.id"))
+    recording_url_ciphertext = Column(LargeBinary)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -137,3 +140,55 @@ class Escalation(Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     case = relationship("Case")
+
+
+class Audit(Base):
+    """A factory audit whose interviewed workers are called back afterwards."""
+
+    __tablename__ = "audits"
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(64), nullable=False, unique=True)
+    factory_id = Column(ForeignKey("factories.id"))
+    supplier_reference = Column(String(64))
+    country = Column(String(2))
+    timezone = Column(String(64))
+    last_day = Column(Date)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Callback(Base):
+    """A post-audit call to one interviewed worker."""
+
+    __tablename__ = "callbacks"
+
+    id = Column(Integer, primary_key=True)
+    audit_id = Column(ForeignKey("audits.id"), nullable=False, index=True)
+    worker_id = Column(ForeignKey("workers.id"), nullable=False, index=True)
+    language = Column(String(8), nullable=False)
+    # scheduled, in_progress, completed, reschedule_requested, no_answer,
+    # busy, failed, machine, unreached, opted_out
+    status = Column(String(24), nullable=False, default="scheduled")
+    call_sid = Column(String(64))
+    reschedule_ciphertext = Column(LargeBinary)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+    audit = relationship("Audit")
+
+
+class QuestionnaireAnswer(Base):
+    """One answer of the retaliation questionnaire, kept per callback and audit."""
+
+    __tablename__ = "questionnaire_answers"
+    __table_args__ = (UniqueConstraint("callback_id", "question", name="uq_answers_callback_question"),)
+
+    id = Column(Integer, primary_key=True)
+    callback_id = Column(ForeignKey("callbacks.id"), nullable=False, index=True)
+    audit_id = Column(ForeignKey("audits.id"), nullable=False, index=True)
+    question = Column(String(32), nullable=False)
+    # yes, no, not_sure, unclear (no usable answer after retries),
+    # no_answer (the call ended first), not_asked (skipped by the flow)
+    answer = Column(String(12), nullable=False)
+    input_method = Column(String(8))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

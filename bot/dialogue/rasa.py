@@ -14,13 +14,34 @@ REST_WEBHOOK_PATH = "/webhooks/rest/webhook"
 
 
 @dataclass
-class BotReply:
-    """What Rasa answered to one turn: texts in order, and the last keypad menu."""
+class Utterance:
+    """One message of the bot, with what the NLG endpoint said about it."""
 
-    texts: List[str] = field(default_factory=list)
-    prompts: List[str] = field(default_factory=list)
+    text: str
+    prompt: Optional[str] = None
+    language: Optional[str] = None
+    audio: Optional[str] = None
+    ends_call: bool = False
+
+
+@dataclass
+class BotReply:
+    """What Rasa answered to one turn: messages in order, and the last keypad menu."""
+
+    utterances: List[Utterance] = field(default_factory=list)
     keypad: Dict[str, str] = field(default_factory=dict)
-    end_conversation: bool = False
+
+    @property
+    def texts(self) -> List[str]:
+        return [utterance.text for utterance in self.utterances if utterance.text]
+
+    @property
+    def prompts(self) -> List[str]:
+        return [utterance.prompt for utterance in self.utterances if utterance.prompt]
+
+    @property
+    def ends_call(self) -> bool:
+        return bool(self.utterances) and self.utterances[-1].ends_call
 
 
 class RasaClient:
@@ -59,12 +80,14 @@ def parse_reply(messages: List[dict]) -> BotReply:
     """
     reply = BotReply()
     for message in messages or []:
-        if message.get("text"):
-            reply.texts.append(message["text"])
         custom = message.get("custom") or {}
-        if custom.get("prompt"):
-            reply.prompts.append(custom["prompt"])
+        if message.get("text"):
+            reply.utterances.append(Utterance(text=message["text"]))
+        if custom.get("prompt") and reply.utterances and reply.utterances[-1].prompt is None:
+            utterance = reply.utterances[-1]
+            utterance.prompt = custom["prompt"]
+            utterance.language = custom.get("language")
+            utterance.audio = custom.get("audio")
+            utterance.ends_call = bool(custom.get("ends_call"))
             reply.keypad = dict(custom.get("keypad") or {})
-        if custom.get("end_conversation"):
-            reply.end_conversation = True
     return reply

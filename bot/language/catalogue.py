@@ -8,7 +8,7 @@ for each response through its NLG endpoint.
 import logging
 import string
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
@@ -23,21 +23,35 @@ FLOWS_DIR = Path(__file__).resolve().parent.parent.parent / "flows"
 PROMPTS_DIR = FLOWS_DIR / "prompts"
 
 
+AUDIO_DIR = FLOWS_DIR / "audio"
+CHANNELS = ("sms", "voice")
+
+
 @dataclass(frozen=True)
 class Language:
     code: str
     name: str
-    voice: str
+    say_language: str
+    say_voice: str
+    speech_language: str
     names: tuple
     country_prior: Mapping[str, float]
 
 
 @dataclass(frozen=True)
 class Prompt:
+    """A prompt ready to send: its text for the channel, keypad and voice behaviour."""
+
     name: str
     language: str
-    sms: str
+    text: str
     keypad: Mapping[str, str]
+    audio: Optional[str] = None
+    ends_call: bool = False
+
+    @property
+    def sms(self) -> str:
+        return self.text
 
 
 def _read_yaml(path: Path) -> dict:
@@ -58,7 +72,9 @@ def languages() -> Dict[str, Language]:
         code: Language(
             code=code,
             name=entry["name"],
-            voice=entry["voice"],
+            say_language=entry["say_language"],
+            say_voice=entry["say_voice"],
+            speech_language=entry["speech_language"],
             names=tuple(fold(name) for name in entry.get("names", [])),
             country_prior=entry.get("country_prior", {}),
         )
@@ -76,6 +92,12 @@ def keypad_maps() -> Dict[str, Dict[str, str]]:
     return {name: {str(k): v for k, v in digits.items()} for name, digits in data.items()}
 
 
+@lru_cache(maxsize=1)
+def voice_behaviour() -> dict:
+    data = _read_yaml(PROMPTS_DIR / "voice.yml")
+    return {"ends_call": frozenset(data.get("ends_call", [])), "recordings": data.get("recordings", {})}
+
+
 @lru_cache(maxsize=None)
 def _prompt_texts(language: str) -> Dict[str, dict]:
     data = _read_yaml(PROMPTS_DIR / f"{language}.yml")
@@ -91,8 +113,10 @@ def has_prompt(name: str) -> bool:
     return name in _prompt_texts(supported_languages()[0])
 
 
-def get_prompt(name: str, language: str) -> Prompt:
+def get_prompt(name: str, language: str, channel: str = "sms") -> Prompt:
     """Look up a prompt, falling back to English when a translation is missing.
+
+    A voice prompt without a text of its own uses the SMS text.
 
     Raises:
         KeyError: no language has a prompt of that name.
@@ -102,11 +126,15 @@ def get_prompt(name: str, language: str) -> Prompt:
         logger.warning("Prompt %s: no %s text, using English", name, language)
         language = "en"
         entry = _prompt_texts("en")[name]
+    text = entry.get("voice") if channel == "voice" else None
+    behaviour = voice_behaviour()
     return Prompt(
         name=name,
         language=language,
-        sms=entry["sms"],
+        text=text or entry["sms"],
         keypad=keypad_maps().get(name, {}),
+        audio=behaviour["recordings"].get(language, {}).get(name) if channel == "voice" else None,
+        ends_call=name in behaviour["ends_call"],
     )
 
 
@@ -116,11 +144,22 @@ class _LenientFormat(dict):
         return ""
 
 
-def render(name: str, language: str, values: Optional[Mapping[str, object]] = None) -> Prompt:
-    """Return the prompt with its placeholders filled from ``values``."""
-    prompt = get_prompt(name, language)
-    text = string.Formatter().vformat(prompt.sms, (), _LenientFormat(values or {}))
-    return Prompt(name=prompt.name, language=prompt.language, sms=text, keypad=prompt.keypad)
+def spoken_digits(code: str) -> str:
+    """Return a code with its digits apart, so text-to-speech reads them one by one."""
+    groups = str(code).split()
+    return ", ".join(" ".join(group) for group in groups)
+
+
+def render(
+    name: str, language: str, values: Optional[Mapping[str, object]] = None, channel: str = "sms"
+) -> Prompt:
+    """Return the prompt for ``channel`` with its placeholders filled from ``values``."""
+    prompt = get_prompt(name, language, channel)
+    values = dict(values or {})
+    if values.get("reference_code"):
+        values.setdefault("reference_code_digits", spoken_digits(values["reference_code"]))
+    text = string.Formatter().vformat(prompt.text, (), _LenientFormat(values))
+    return replace(prompt, text=text)
 
 
 def fold(text: str) -> str:

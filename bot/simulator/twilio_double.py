@@ -1,14 +1,19 @@
-"""A loopback HTTP server that plays Twilio's REST API for messages.
+"""A loopback HTTP server that plays Twilio's REST API.
 
-It accepts ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` with
-HTTP basic auth, answers as Twilio does, records each message, and sends
-signed status callbacks (``sent``, then ``delivered``) to the URL the
-request named. Numbers in ``opted_out`` get Twilio's error 21610.
+It accepts, with HTTP basic auth:
+
+- ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json``: records the
+  message and sends signed status callbacks (``sent``, then ``delivered``)
+  to the URL the request named. Numbers in ``opted_out`` get error 21610.
+- ``POST .../Calls/{CallSid}/Recordings.json``: starts a recording of a
+  call; ``finish_recordings`` later reports each one completed, with its
+  URL, as Twilio does when the call ends.
 """
 
 import base64
 import json
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +26,14 @@ from bot.simulator.signing import new_sid, post_signed
 logger = logging.getLogger(__name__)
 
 MESSAGES_PATH = "/2010-04-01/Accounts/{account}/Messages.json"
+RECORDINGS_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>\w+)/Calls/(?P<call>\w+)/Recordings\.json$")
+
+
+@dataclass
+class Recording:
+    sid: str
+    call_sid: str
+    status_callback: Optional[str]
 
 
 @dataclass
@@ -43,6 +56,7 @@ class TwilioDouble:
     opted_out: Set[str] = field(default_factory=set)
     on_message: Optional[Callable[[SentMessage], None]] = None
     messages: List[SentMessage] = field(default_factory=list)
+    recordings: List[Recording] = field(default_factory=list)
 
     def start(self) -> "TwilioDouble":
         double = self
@@ -81,7 +95,11 @@ class TwilioDouble:
         handler.wfile.write(payload)
 
     def _handle(self, handler) -> None:
-        if handler.path != MESSAGES_PATH.format(account=self.account_sid):
+        recording = RECORDINGS_PATH.match(handler.path)
+        known = handler.path == MESSAGES_PATH.format(account=self.account_sid) or (
+            recording is not None and recording.group("account") == self.account_sid
+        )
+        if not known:
             self._reply(handler, 404, {"code": 20404, "message": "The requested resource was not found", "status": 404})
             return
         if not self._authorised(handler):
@@ -90,6 +108,35 @@ class TwilioDouble:
 
         length = int(handler.headers.get("Content-Length") or 0)
         form = {k: v[0] for k, v in parse_qs(handler.rfile.read(length).decode()).items()}
+        if recording is not None:
+            self._start_recording(handler, recording.group("call"), form)
+        else:
+            self._send_message(handler, form)
+
+    def _start_recording(self, handler, call_sid: str, form: dict) -> None:
+        entry = Recording(sid=new_sid("RE"), call_sid=call_sid, status_callback=form.get("RecordingStatusCallback"))
+        self.recordings.append(entry)
+        self._reply(handler, 201, {
+            "sid": entry.sid, "account_sid": self.account_sid, "call_sid": call_sid,
+            "status": "in-progress", "channels": 1, "source": "StartCallRecordingAPI",
+            "start_time": None, "duration": None, "price": None, "price_unit": "USD",
+            "conference_sid": None, "error_code": None, "track": "both",
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{call_sid}/Recordings/{entry.sid}.json",
+        })
+
+    def finish_recordings(self) -> None:
+        """Report every started recording completed, as at the end of its call."""
+        for entry in self.recordings:
+            if not entry.status_callback:
+                continue
+            params = {
+                "AccountSid": self.account_sid, "CallSid": entry.call_sid, "RecordingSid": entry.sid,
+                "RecordingStatus": "completed", "RecordingDuration": "42", "RecordingChannels": "1",
+                "RecordingUrl": f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Recordings/{entry.sid}",
+            }
+            post_signed(self.auth_token, entry.status_callback, params, timeout=10)
+
+    def _send_message(self, handler, form: dict) -> None:
         to = form.get("To", "")
         if to in self.opted_out:
             self._reply(handler, 400, {

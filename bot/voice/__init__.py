@@ -1,0 +1,1 @@
+"""Voice calls: the IVR menus, the post-audit questionnaire, silence and safe exit."""
