@@ -1,4 +1,4 @@
-"""What every custom action needs: the store, the queue, the worker, the language."""
+"""Shared context of the custom actions: the store, the queue, the worker and the language."""
 
 import logging
 from functools import lru_cache

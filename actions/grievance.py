@@ -66,7 +66,7 @@ class ActionStartGrievance(Action):
         events = [SlotSet(slot, None) for slot in FORM_SLOTS]
         events += [SlotSet("grievance_category", category), SlotSet("retries", 0)]
         if is_substantive(text):
-            # The worker already told what happened; don't ask it again.
+            # The message already describes what happened, so the form skips that question.
             events.append(SlotSet("grievance_description", text))
         return events
 
@@ -81,7 +81,7 @@ class ValidateGrievanceForm(FormValidationAction):
         return [slot for slot in domain_slots if slot != "callback_time"]
 
     def _retry(self, tracker, slot: str) -> Dict[Text, Any]:
-        # The form asks again; the ask actions below word the second try.
+        # The form asks again, and the ask actions below word the second request.
         retries = int(tracker.get_slot("retries") or 0) + 1
         if retries >= MAX_RETRIES:
             logger.info("Conversation %s: %s left unknown after %s tries", tracker.sender_id, slot, retries)

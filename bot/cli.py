@@ -88,6 +88,8 @@ def command_simulate(args) -> int:
     settings = load_settings()
     gateway = args.gateway.rstrip("/")
     public = (os.environ.get("PUBLIC_BASE_URL") or gateway).rstrip("/")
+    if args.voice or args.callback is not None:
+        return command_simulate_call(args, settings, gateway, public)
 
     def show(message):
         print(f"hotline> {message.body}", flush=True)
@@ -115,7 +117,7 @@ def command_simulate(args) -> int:
                 settings.twilio_auth_token, f"{public}/twilio/sms", params, target_url=f"{gateway}/twilio/sms"
             )
             if response.status_code != 200:
-                print(f"gateway answered {response.status_code}: {response.text[:200]}", file=sys.stderr)
+                print(f"gateway returned {response.status_code}: {response.text[:200]}", file=sys.stderr)
                 continue
             for text, action in _twiml_messages(response.text):
                 print(f"hotline> {text}", flush=True)
@@ -130,6 +132,50 @@ def command_simulate(args) -> int:
     finally:
         if double is not None:
             double.stop()
+    return 0
+
+
+def command_simulate_call(args, settings, gateway: str, public: str) -> int:
+    """Walk the voice menus of the running gateway from a terminal."""
+    from bot.simulator.voice import SimulatedCall
+
+    call = SimulatedCall(
+        auth_token=settings.twilio_auth_token,
+        account_sid=settings.twilio_account_sid,
+        public_base=public,
+        gateway=gateway,
+        worker_number=args.number,
+        hotline_number=settings.twilio_sms_from,
+        callback_id=args.callback,
+    )
+    print(
+        f"Calling {gateway}/twilio/voice from {args.number}. Type digits (1, *, 1234#) to press "
+        "them, words to say them, an empty line for silence, /hangup to end.",
+        flush=True,
+    )
+    call.start()
+    try:
+        while True:
+            for kind, line in call.heard():
+                print(f"{'plays' if kind == 'play' else 'says'}> {line}", flush=True)
+            if call.ended:
+                print("(call ended)", flush=True)
+                break
+            print(f"({call.expects()})", flush=True)
+            entry = sys.stdin.readline()
+            if not entry or entry.strip() == "/hangup":
+                break
+            entry = entry.strip()
+            if not entry:
+                call.silence()
+            elif all(ch in "0123456789*#" for ch in entry):
+                call.press(entry.rstrip("#"))
+            else:
+                call.say(entry)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        call.hang_up()
     return 0
 
 
@@ -190,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--number", default=SIMULATOR_DEFAULT_NUMBER, help="the worker's phone number, E.164 (default: a fictional UK number)")
     simulate.add_argument("--gateway", default=f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '5000')}", help="where the gateway listens")
     simulate.add_argument("--twilio-port", type=int, default=SIMULATOR_TWILIO_PORT, help="port on which to play Twilio's REST API")
+    simulate.add_argument("--voice", action="store_true", help="place a phone call instead of texting")
+    simulate.add_argument("--callback", type=int, help="answer the post-audit callback with this id (implies --voice)")
     simulate.set_defaults(run=command_simulate)
 
     commands.add_parser("train", help="train the Rasa model if the flows or NLU data changed").set_defaults(run=command_train)

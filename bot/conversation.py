@@ -1,7 +1,7 @@
 """One inbound SMS, from storage to the replies that go back.
 
-The message is stored and committed first, so nothing is lost whatever
-fails after; keywords, opt-out and language come next; then the dialogue.
+The message is stored and committed first, so a later failure loses nothing.
+Keywords, opt-out and language come next, then the dialogue.
 """
 
 import logging
@@ -133,8 +133,8 @@ def _decide(services: Services, inbound: InboundSms, turn: _Turn):
         prompt = render("utter_opted_in", _language(services, turn))
         return [prompt.sms], prompt.keypad
     if turn.opted_out:
-        # NOTE: a worker who opted out and writes again gets no answer, since
-        # Twilio blocks replies until START; the message is stored only.
+        # NOTE: a worker who opted out and writes again gets no reply, because
+        # Twilio blocks replies until START. The message is only stored.
         logger.info("Message %s: worker %s opted out, stored without reply", turn.message_id, turn.pseudonym)
         return [], None
     if folded in words["help"]:

@@ -6,7 +6,7 @@ import re
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 # Defence in depth: code never logs a number, but a library might.
-_PHONE_LIKE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
+_PHONE_LIKE = re.compile(r"(?<![\w+])\+?\d[\d\s().-]{7,}\d(?!\w)")
 
 
 class RedactPhoneNumbers(logging.Filter):

@@ -1,9 +1,9 @@
 """The post-audit retaliation questionnaire: its questions and stored answers.
 
 Every question of a callback ends with a stored answer, so analysts can count
-retaliation per audit: the worker's answer, ``unclear`` when no usable answer
-came after retries, ``not_asked`` when the flow skipped it, and ``no_answer``
-when the call ended before it.
+retaliation per audit. The answer is the worker's own, or ``unclear`` when no
+usable answer came after retries. A question the flow skipped is
+``not_asked``, and one the call ended before is ``no_answer``.
 """
 
 import logging

@@ -42,7 +42,7 @@ DEFAULT_ACTIONS_PORT = 5055
 DEFAULT_REDIS_PORT = 6390
 STARTUP_TIMEOUT_SECONDS = 240
 
-# Rasa reports usage and crashes to hosts of its own unless told not to.
+# Rasa sends usage and crash reports to hosts of its own unless telemetry is off.
 QUIET_RASA = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
@@ -186,7 +186,8 @@ class Stack:
             # Rasa takes an alphanumeric prefix only and appends ":tracker:"
             # or ":lock:" itself.
             "RASA_KEY_PREFIX": rasa_key_prefix(s.redis_prefix),
-            # Twilio gives up after 15 s, so a turn never waits a minute on a lock.
+            # A lock left by a crashed turn expires after 15 s, not Rasa's default
+            # 60 s, since Twilio gives up on a webhook after 15 s anyway.
             "TICKET_LOCK_LIFETIME": "15",
             "SANIC_HOST": "127.0.0.1",
         }
@@ -249,7 +250,7 @@ class Stack:
         ])
 
     def up(self, model: Path) -> None:
-        """Start every service and wait until each answers."""
+        """Start every service and wait until each responds."""
         from bot.db.session import upgrade_schema
 
         if self.start_redis:
@@ -289,7 +290,7 @@ class Stack:
             except (requests.RequestException, ValueError):
                 pass
             time.sleep(0.5)
-        raise StackError(f"{name} did not answer {url.split('?')[0]} within {STARTUP_TIMEOUT_SECONDS} s; see {self.log_path(name)}")
+        raise StackError(f"{name} did not respond at {url.split('?')[0]} within {STARTUP_TIMEOUT_SECONDS} s; see {self.log_path(name)}")
 
     def stop_service(self, name: str) -> None:
         process = self.processes.pop(name, None)

@@ -59,8 +59,8 @@ class Phone:
         return [m for m in self.twilio.messages if m.to == self.number]
 
     def _rest_parts_since(self, already: int, quiet_seconds: float = 0.6) -> List[str]:
-        # The gateway sends the second part while handling the status
-        # callback above; each later one follows the double's own callback
+        # The gateway sends the second part while it handles the status
+        # callback above. Each later part follows the double's own callback
         # for the part before, so wait until the chain has been quiet a while.
         seen = len(self.rest_messages())
         if seen == already:

@@ -18,13 +18,13 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def _normalise_url(url: str) -> str:
-    # Heroku-style URLs say postgres://, which SQLAlchemy 1.4 no longer accepts.
+    # Heroku-style URLs use the postgres:// scheme, which SQLAlchemy 1.4 no longer accepts.
     if url.startswith("postgres://"):
         return "postgresql://" + url[len("postgres://"):]
     return url
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, foreign_keys: bool = True) -> Engine:
     url = _normalise_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -43,7 +43,9 @@ def _make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA foreign_keys=ON")
+            # Migrations rebuild SQLite tables to alter them, which foreign
+            # keys would block; every other connection enforces them.
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -88,7 +90,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade_schema(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision`` through the migrations."""
-    engine = _make_engine(url)
+    engine = _make_engine(url, foreign_keys=False)
     try:
         with engine.begin() as connection:
             config = alembic_config(url)

@@ -35,7 +35,7 @@ class CallState:
     step: int = 0
     silences: int = 0
     misheard: int = 0
-    # What the last question said, to repeat it after silence or noise.
+    # The utterances of the last question, repeated after silence or noise.
     last_utterances: List[dict] = field(default_factory=list)
     keypad: Dict[str, str] = field(default_factory=dict)
     free_text: bool = False
@@ -78,7 +78,7 @@ class CallStore:
         while time.monotonic() < deadline:
             stored = self.redis.get(key)
             if stored and stored != _PENDING:
-                logger.info("Call %s: step %s %s repeated, answered from the first response", call_sid, kind, step)
+                logger.info("Call %s: step %s %s repeated, returning the first response", call_sid, kind, step)
                 return stored
             time.sleep(0.1)
         logger.warning("Call %s: step %s %s repeated while the first is still running", call_sid, kind, step)

@@ -83,7 +83,7 @@ class VoiceFlow:
     # -- entry points, one per route -------------------------------------
 
     def start(self, request: VoiceRequest) -> str:
-        """Answer the first webhook of a call, inbound or a post-audit callback."""
+        """Respond to the first webhook of a call, inbound or a post-audit callback."""
         claimed = self.calls.claim(request.call_sid, "start", 0)
         if claimed is not None:
             return claimed
@@ -334,7 +334,7 @@ class VoiceFlow:
             # Closes any form in Rasa so the next call starts clean.
             self.services.rasa.send(state.rasa_conversation_id, "/unsafe_now", {"language": state.language, "channel": CHANNEL})
         except DialogueUnavailable as error:
-            logger.warning("Call %s: Rasa not told of the safe exit (%s)", state.call_sid, error)
+            logger.warning("Call %s: safe exit not sent to Rasa (%s)", state.call_sid, error)
         return self._end(state, "utter_unsafe_goodbye")
 
     def _answer_callback_offer(self, state: CallState, digits: str) -> str:

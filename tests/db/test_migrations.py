@@ -59,3 +59,32 @@ def test_migrations_build_models_schema_on_postgresql(postgres_url):
         worker = find_or_create_worker(session, Vault("ZGV2LWVuY3J5cHRpb24ta2V5LW5vdC1zZWNyZXQtISE="), "wtest", "+447700900999", "GB")
         assert worker.id is not None
     database.dispose()
+
+
+def test_upgrade_keeps_existing_rows_on_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path / 'upgraded.db'}"
+    upgrade_schema(url, "0001")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO workers (id, pseudonym, phone_ciphertext, opted_out, created_at) "
+            "VALUES (1, 'wtest', x'00', 0, '2026-12-01 10:00:00')"
+        ))
+        connection.execute(text(
+            "INSERT INTO cases (id, reference_code, worker_id, category, severity, status, "
+            "description_ciphertext, created_at, updated_at) "
+            "VALUES (1, '12345678', 1, 'wages', 'normal', 'new', x'00', '2026-12-01', '2026-12-01')"
+        ))
+        connection.execute(text(
+            "INSERT INTO escalations (id, worker_id, case_id, reason, severity, status, created_at) "
+            "VALUES (1, 1, 1, 'critical_grievance', 'critical', 'queued', '2026-12-01')"
+        ))
+
+    upgrade_schema(url)
+
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT reference_code FROM cases")).scalar() == "12345678"
+        assert connection.execute(text("SELECT case_id FROM escalations")).scalar() == 1
+        assert connection.execute(text("PRAGMA foreign_key_check")).fetchall() == []
+    engine.dispose()
+    _assert_schema_matches_models(url)
