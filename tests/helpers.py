@@ -249,3 +249,30 @@ class Call:
     def end(self, status: str = "completed") -> requests.Response:
         url = self.voice_url + "/status" + (f"?callback={self.callback_id}" if self.callback_id else "")
         return self.post(url, CallStatus=status, CallDuration="95")
+
+
+def assert_no_phone_numbers(numbers: List[str], redis_client, log_dir) -> None:
+    """Check that no number appears in Redis (keys, values, trackers) or in the logs."""
+    digits = [number.lstrip("+") for number in numbers]
+    for key in redis_client.scan_iter("*"):
+        kind = redis_client.type(key)
+        if kind == "string":
+            value = redis_client.get(key) or ""
+        elif kind == "hash":
+            value = str(redis_client.hgetall(key))
+        elif kind == "zset":
+            value = str(redis_client.zrange(key, 0, -1))
+        elif kind == "list":
+            value = str(redis_client.lrange(key, 0, -1))
+        else:
+            value = ""
+        for number in digits:
+            assert number not in key, key
+            assert number not in value, key
+            assert number[-9:] not in value, key
+
+    for log in log_dir.glob("*.log"):
+        text = log.read_text(errors="replace")
+        for number in digits:
+            assert number not in text, log.name
+            assert number[-9:] not in text, log.name

@@ -11,7 +11,7 @@ from bot.db.models import Audit, Callback, QuestionnaireAnswer, Worker
 from bot.privacy import number_country
 from bot.telephony.signature import SIGNATURE_HEADER
 from bot.workers import find_or_create_worker
-from tests.helpers import Call, cases_of, escalations_of, messages_of, rasa_tracker, worker_of
+from tests.helpers import Call, cases_of, escalations_of, messages_of, parse_twiml, rasa_tracker, worker_of
 
 MENU_DIGIT = {"en": "1", "zh": "2", "vi": "3"}
 SAY_LANGUAGE = {"en": "en-US", "zh": "cmn-CN", "vi": "vi-VN"}
@@ -318,3 +318,51 @@ def test_callback_for_another_worker_hangs_up(phone, us_phone, db, callback):
     assert first.hangs_up
     assert first.gather is None
     assert _callback(db, callback).status == "scheduled"
+
+
+def test_recording_of_spoken_account_is_stored_with_case(phone, db, vault, settings, stack, twilio):
+    from dataclasses import replace
+
+    from bot import create_app
+    from bot.simulator.signing import sign
+
+    _set_language(db, phone, "en")
+    app = create_app(replace(settings, voice_recording=True))
+    call = Call(phone)
+
+    def post(url, **extra):
+        params = call._params(CallStatus="in-progress", **extra)
+        path = url[len(settings.public_base_url):]
+        with app.test_client() as client:
+            response = client.post(path, data=params, headers={SIGNATURE_HEADER: sign("test-auth-token-0123456789abcdef", url, params)})
+        call.last = parse_twiml(response.get_data(as_text=True))
+        return call.last
+
+    post(call.voice_url)
+    asks_account = post(call.last.gather.get("action"), Digits="1")
+    assert "what happened" in asks_account.text.lower()
+    (recording,) = [r for r in twilio.recordings if r.call_sid == call.call_sid]
+    assert recording.status_callback == settings.public_base_url + "/twilio/voice/recording"
+
+    for words in ("my team leader touches the women workers", "Sunrise Garments", "two months"):
+        post(call.last.gather.get("action"), SpeechResult=words, Confidence="0.9")
+    for digit in ("1", "1", "2"):
+        post(call.last.gather.get("action"), Digits=digit)
+    twilio.finish_recordings()
+    app.extensions["hotline"].close()
+
+    (case,) = cases_of(db, phone)
+    assert vault.decrypt(case.recording_url_ciphertext).endswith(recording.sid)
+    assert case.category == "harassment_abuse"
+
+
+def test_no_phone_number_in_logs_or_redis_after_calls(phone, db, callback, redis_client, stack):
+    from tests.helpers import assert_no_phone_numbers
+
+    call = Call(phone, outbound=True, callback_id=callback)
+    call.start()
+    call.press("1")
+    call.say("yes")
+    call.end("completed")
+
+    assert_no_phone_numbers([phone.number], redis_client, stack.log_dir)
