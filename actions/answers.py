@@ -4,6 +4,8 @@ from typing import Optional
 
 from rasa_sdk import Tracker
 
+from bot.language.catalogue import leading_answer
+
 ANSWER_BY_INTENT = {"affirm": "yes", "deny": "no", "dont_know": "not_sure"}
 ANSWER_BY_DIGIT = {"1": "yes", "2": "no", "3": "not_sure"}
 # The model's confidence below which a one-word yes or no is not trusted.
@@ -16,7 +18,10 @@ def answer_of(tracker: Tracker, text: Optional[str]) -> Optional[str]:
     answer = ANSWER_BY_INTENT.get(intent.get("name"))
     if answer and (intent.get("confidence") or 0) >= MIN_CONFIDENCE:
         return answer
-    return ANSWER_BY_DIGIT.get((text or "").strip())
+    digit = ANSWER_BY_DIGIT.get((text or "").strip())
+    if digit:
+        return digit
+    return leading_answer(text or "") if text and not text.startswith("/") else None
 
 
 def is_substantive(text: Optional[str]) -> bool:

@@ -7,6 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
 
 from actions.context import channel_of, context, language_of, worker_of
+from actions.grievance import save_partial_grievance
 from bot.cases import STATUSES, find_case_of_worker, find_reference_in_text, format_reference, is_valid_reference
 from bot.escalations import escalate
 from bot.workers import set_opt_out
@@ -73,6 +74,7 @@ class ActionOptOut(Action):
         return "action_opt_out"
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> List[EventType]:
+        save_partial_grievance(tracker)
         ctx = context()
         with ctx.db.session() as session:
             worker = worker_of(session, tracker)
@@ -90,5 +92,6 @@ class ActionLeaveSafely(Action):
 
     async def run(self, dispatcher, tracker: Tracker, domain) -> List[EventType]:
         logger.info("Conversation %s: worker cannot talk now, leaving", tracker.sender_id)
+        save_partial_grievance(tracker)
         dispatcher.utter_message(response="utter_unsafe_goodbye")
         return [ActiveLoop(None), AllSlotsReset()]

@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 from actions.answers import answer_of, is_substantive
 from actions.asking import AskAgain
 from actions.context import channel_of, context, conversation_id_of, language_of, worker_of
-from bot.cases import CRITICAL_CATEGORIES, Grievance, create_case, find_factory, format_reference
+from bot.cases import CRITICAL_CATEGORIES, Grievance, create_case, find_factory, format_reference, severity_of
 from bot.escalations import escalate
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,10 @@ FORM_SLOTS = (
 # moves on, so a worker is never asked the same question forever.
 MAX_RETRIES = 2
 MIN_CATEGORY_CONFIDENCE = 0.5
+# A critical category this likely anywhere in the ranking wins over the top
+# intent: "he hits us and does not pay" must reach a person.
+MIN_CRITICAL_CONFIDENCE = 0.2
+PARTIAL_DESCRIPTION = "(The worker left before describing it.)"
 
 
 def _category_of(intent: Optional[dict]) -> Optional[str]:
@@ -41,6 +45,17 @@ def _category_of(intent: Optional[dict]) -> Optional[str]:
     if (intent.get("confidence") or 0) < MIN_CATEGORY_CONFIDENCE:
         return None
     return name[len(GRIEVANCE_PREFIX):]
+
+
+def category_of_message(message: Optional[dict]) -> Optional[str]:
+    """Return a message's grievance category: a likely critical one first, else the top intent's."""
+    message = message or {}
+    for ranked in message.get("intent_ranking") or []:
+        name = ranked.get("name") or ""
+        category = name[len(GRIEVANCE_PREFIX):] if name.startswith(GRIEVANCE_PREFIX) else None
+        if category in CRITICAL_CATEGORIES and (ranked.get("confidence") or 0) >= MIN_CRITICAL_CONFIDENCE:
+            return category
+    return _category_of(message.get("intent"))
 
 
 def refine_category(current: Optional[str], seen: Optional[str]) -> str:
@@ -61,12 +76,13 @@ class ActionStartGrievance(Action):
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         message = tracker.latest_message or {}
-        category = _category_of(message.get("intent")) or "other"
+        category = category_of_message(message) or "other"
         text = message.get("text")
         events = [SlotSet(slot, None) for slot in FORM_SLOTS]
         events += [SlotSet("grievance_category", category), SlotSet("retries", 0)]
-        if is_substantive(text):
-            # The message already describes what happened, so the form skips that question.
+        if category != "other" and is_substantive(text):
+            # The message already describes what happened, so the form skips
+            # that question. "I want to report a problem" describes nothing.
             events.append(SlotSet("grievance_description", text))
         return events
 
@@ -92,7 +108,7 @@ class ValidateGrievanceForm(FormValidationAction):
         text = (value or "").strip()
         if len(text) < 2:
             return self._retry(tracker, "grievance_description")
-        seen = _category_of((tracker.latest_message or {}).get("intent"))
+        seen = category_of_message(tracker.latest_message)
         category = refine_category(tracker.get_slot("grievance_category"), seen)
         return {"grievance_description": text, "grievance_category": category, "retries": 0}
 
@@ -218,3 +234,46 @@ class ActionSubmitGrievance(Action):
 
         events = [SlotSet(name, None) for name in FORM_SLOTS]
         return events + [SlotSet("reference_code", code), SlotSet("retries", 0)]
+
+
+def save_partial_grievance(tracker: Tracker) -> Optional[int]:
+    """Store what an interrupted intake already holds, and escalate it if critical.
+
+    Called when a worker leaves in the middle of a report (not safe to talk,
+    or stop): nothing serious they said may be lost.
+    """
+    if (tracker.active_loop or {}).get("name") != "grievance_form":
+        return None
+    slot = tracker.get_slot
+    category = slot("grievance_category") or "other"
+    description = slot("grievance_description")
+    if not description and severity_of(category) != "critical":
+        return None
+
+    ctx = context()
+    grievance = Grievance(
+        category=category,
+        description=description or PARTIAL_DESCRIPTION,
+        factory_text=slot("factory"),
+        factory_id=int(slot("factory_id")) if slot("factory_id") else None,
+        since_when=slot("since_when"),
+        still_happening=slot("still_happening"),
+        others_affected=slot("others_affected"),
+        language=language_of(tracker),
+        channel=channel_of(tracker),
+    )
+    with ctx.db.session() as session:
+        worker = worker_of(session, tracker)
+        if worker is None:
+            return None
+        case = create_case(session, ctx.vault, worker, grievance, conversation_id_of(session, tracker))
+        if case.severity == "critical":
+            # NOTE: the worker left before saying when a call back is safe, so
+            # the agent sees no safe time and must wait for the worker.
+            escalate(
+                session, ctx.vault, ctx.queue, worker,
+                reason="critical_grievance", severity="critical", case=case,
+                language=grievance.language, channel=grievance.channel,
+            )
+        logger.info("Conversation %s: interrupted report kept as case %s", tracker.sender_id, case.id)
+        return case.id

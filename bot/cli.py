@@ -18,6 +18,7 @@ from bot.logs import configure_logging
 logger = logging.getLogger("hotline")
 
 SIMULATOR_TWILIO_PORT = 5099
+SUPERVISE_SECONDS = 5
 # A number from the range the UK regulator keeps free for drama and tests.
 SIMULATOR_DEFAULT_NUMBER = "+447700900123"
 
@@ -67,7 +68,12 @@ def command_up(args) -> int:
             f"Talk to it:  ./hotline simulate    Stop: Ctrl-C\n",
             flush=True,
         )
-        stopping.wait()
+        while not stopping.wait(SUPERVISE_SECONDS):
+            exited = stack.exited()
+            if exited:
+                for name in exited:
+                    logger.error("Stack: %s exited with code %s; see %s", name, stack.processes[name].returncode, stack.log_path(name))
+                return 1
     except KeyboardInterrupt:
         pass
     finally:

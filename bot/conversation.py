@@ -5,8 +5,9 @@ Keywords, opt-out and language come next, then the dialogue.
 """
 
 import logging
-from dataclasses import dataclass
-from typing import List, Optional
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
 
 import redis
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +16,7 @@ from bot.db.models import Message, Worker
 from bot.dialogue.rasa import BotReply, Utterance
 from bot.errors import DialogueUnavailable
 from bot.escalations import escalate
-from bot.language.catalogue import fold, keywords, render
+from bot.language.catalogue import keywords, matches_keyword, render
 from bot.language.detect import named_language
 from bot.services import Services
 from bot.sms.segments import compose, segment_count
@@ -69,15 +70,15 @@ def receive_sms(services: Services, inbound: InboundSms, on_stored=None) -> Outc
         on_stored()
 
     try:
-        texts, keypad = _decide(services, inbound, turn)
+        texts, menu = _decide(services, inbound, turn)
     except Exception:
         _set_inbound_status(services, turn.message_id, "failed")
         raise
 
     parts = compose(texts) if texts else []
     message_ids = _store_outbound(services, turn, parts)
-    _remember_keypad(services, turn.pseudonym, keypad)
-    _set_inbound_status(services, turn.message_id, "processed" if texts or keypad is not None else "ignored")
+    _remember_menu(services, turn.pseudonym, menu)
+    _set_inbound_status(services, turn.message_id, "processed" if texts or menu is not None else "ignored")
     return Outcome(parts=parts, message_ids=message_ids)
 
 
@@ -116,64 +117,105 @@ def _store_inbound(services: Services, inbound: InboundSms) -> Optional[_Turn]:
 
 
 def _decide(services: Services, inbound: InboundSms, turn: _Turn):
-    """Return the texts to send and the keypad menu they announce (None keeps the old one)."""
-    folded = fold(inbound.body)
-    words = keywords()
+    """Return the texts to send and the menu they leave open (None keeps the old one)."""
+    body = unicodedata.normalize("NFKC", inbound.body)
+    # Twilio answers its own keywords only when the whole message is one.
     twilio_answers = bool(inbound.opt_out_type) or (
-        services.settings.twilio_handles_opt_out and folded in words["twilio_defaults"]
+        services.settings.twilio_handles_opt_out
+        and body.strip().casefold() in keywords()["twilio_defaults"]
     )
 
-    if folded in words["opt_out"]:
+    if matches_keyword(body, "opt_out"):
+        already = turn.opted_out
         _update_worker(services, turn, opted_out=True)
-        return ([] if twilio_answers else [_text(services, "utter_opted_out", turn)]), {}
-    if folded in words["opt_in"]:
+        _close_dialogue(services, turn)
+        if already or twilio_answers:
+            return [], Menu()
+        return [_text(services, "utter_opted_out", turn)], Menu()
+    if matches_keyword(body, "opt_in"):
+        # Sent even after Twilio's own confirmation: ours is in the worker's
+        # language and carries the menu.
         _update_worker(services, turn, opted_out=False)
-        if twilio_answers:
-            return [], {}
         prompt = render("utter_opted_in", _language(services, turn))
-        return [prompt.sms], prompt.keypad
+        return [prompt.sms], Menu(prompt.name, prompt.keypad)
     if turn.opted_out:
         # NOTE: a worker who opted out and writes again gets no reply, because
         # Twilio blocks replies until START. The message is only stored.
         logger.info("Message %s: worker %s opted out, stored without reply", turn.message_id, turn.pseudonym)
         return [], None
-    if folded in words["help"]:
+    if matches_keyword(body, "help"):
         if twilio_answers:
             return [], None
         prompt = render("utter_help", _language(services, turn))
-        return [prompt.sms], prompt.keypad
+        return [prompt.sms], Menu(prompt.name, prompt.keypad)
 
-    text, texts_before = _language_turn(services, inbound, turn)
-    text = _apply_keypad(services, turn.pseudonym, text)
+    menu = _open_menu(services, turn.pseudonym)
+    text, texts_before = _language_turn(services, body, turn, menu)
+    text = menu.intent_for(text) or text
     reply = _ask_dialogue(services, turn, text)
-    return texts_before + reply.texts, reply.keypad
+    prompt = reply.prompts[-1] if reply.prompts else None
+    return texts_before + reply.texts, Menu(prompt, reply.keypad)
 
 
-def _language_turn(services: Services, inbound: InboundSms, turn: _Turn):
+def _language_turn(services: Services, body: str, turn: _Turn, menu: "Menu"):
     """Settle the worker's language; return the text for Rasa and texts to send first."""
-    named = named_language(inbound.body)
+    named = named_language(body)
+    if not any(ch.isalnum() for ch in body):
+        # An empty or emoji-only message is a worker testing the line.
+        text = "/greet"
+    else:
+        text = body
     if turn.language is None:
-        language = named or services.detector.detect(inbound.body, turn.country)
+        language = named or services.detector.detect(body, turn.country, services.settings.default_language)
         _update_worker(services, turn, language=language)
         logger.info("Worker %s: language set to %s", turn.pseudonym, language)
-        return ("/greet" if named else inbound.body), []
-    if named is not None:
+        return ("/greet" if named else text), []
+    if named is not None and not menu.asks_free_text:
         _update_worker(services, turn, language=named)
         logger.info("Worker %s: switched language to %s", turn.pseudonym, named)
         return "/greet", [render("utter_language_switched", named).sms]
-    return inbound.body, []
+    return text, []
 
 
-def _apply_keypad(services: Services, pseudonym: str, text: str) -> str:
-    digit = text.strip()
-    if len(digit) != 1 or not digit.isdigit():
-        return text
+@dataclass
+class Menu:
+    """The last prompt sent to a worker, and the keypad digits it announced."""
+
+    prompt: Optional[str] = None
+    keypad: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def asks_free_text(self) -> bool:
+        # A language name sent in answer to an open question ("since when?")
+        # is an answer, not a request to switch.
+        return bool(self.prompt) and self.prompt.startswith("utter_ask_") and not self.keypad
+
+    def intent_for(self, text: str) -> Optional[str]:
+        intent = self.keypad.get(text.strip())
+        return f"/{intent}" if intent else None
+
+
+def _menu_key(services: Services, pseudonym: str) -> str:
+    return services.key("menu", pseudonym)
+
+
+def _open_menu(services: Services, pseudonym: str) -> Menu:
     try:
-        intent = services.redis.hget(services.key("keypad", pseudonym), digit)
+        stored = services.redis.hgetall(_menu_key(services, pseudonym))
     except redis.RedisError as error:
-        logger.warning("Worker %s: keypad menu unavailable (%s)", pseudonym, error)
-        return text
-    return f"/{intent}" if intent else text
+        logger.warning("Worker %s: last menu unavailable (%s)", pseudonym, error)
+        return Menu()
+    prompt = stored.pop("_prompt", None)
+    return Menu(prompt=prompt, keypad=stored)
+
+
+def _close_dialogue(services: Services, turn: _Turn) -> None:
+    """Tell Rasa the worker opted out, so an open form is closed and what it holds is kept."""
+    metadata = {"language": turn.language, "channel": CHANNEL, "message_id": turn.message_id}
+    try:
+        services.rasa.send(turn.pseudonym, "/opt_out", metadata)
+    except DialogueUnavailable as error:
+        logger.warning("Worker %s: opt-out not sent to Rasa (%s)", turn.pseudonym, error)
 
 
 def _ask_dialogue(services: Services, turn: _Turn, text: str) -> BotReply:
@@ -228,6 +270,7 @@ def _update_worker(services: Services, turn: _Turn, **changes) -> None:
         if "language" in changes:
             worker.language = changes["language"]
             turn.language = changes["language"]
+            session.get(Message, turn.message_id).language = changes["language"]
 
 
 def _store_outbound(services: Services, turn: _Turn, parts: List[str]) -> List[int]:
@@ -250,19 +293,22 @@ def _store_outbound(services: Services, turn: _Turn, parts: List[str]) -> List[i
     return ids
 
 
-def _remember_keypad(services: Services, pseudonym: str, keypad) -> None:
-    if keypad is None:
+def _remember_menu(services: Services, pseudonym: str, menu: Optional[Menu]) -> None:
+    if menu is None:
         return
-    key = services.key("keypad", pseudonym)
+    key = _menu_key(services, pseudonym)
     try:
         pipeline = services.redis.pipeline()
         pipeline.delete(key)
-        if keypad:
-            pipeline.hset(key, mapping=keypad)
+        fields = dict(menu.keypad)
+        if menu.prompt:
+            fields["_prompt"] = menu.prompt
+        if fields:
+            pipeline.hset(key, mapping=fields)
             pipeline.expire(key, services.settings.session_minutes * 60)
         pipeline.execute()
     except redis.RedisError as error:
-        logger.warning("Worker %s: keypad menu not saved (%s)", pseudonym, error)
+        logger.warning("Worker %s: last menu not saved (%s)", pseudonym, error)
 
 
 def _set_inbound_status(services: Services, message_id: int, status: str) -> None:

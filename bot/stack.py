@@ -41,6 +41,9 @@ DEFAULT_RASA_PORT = 5005
 DEFAULT_ACTIONS_PORT = 5055
 DEFAULT_REDIS_PORT = 6390
 STARTUP_TIMEOUT_SECONDS = 240
+# Rasa needs a tracker only while a conversation runs; the relational store
+# keeps the record, so trackers expire after a week.
+TRACKER_TTL_SECONDS = 7 * 24 * 3600
 
 # Rasa sends usage and crash reports to hosts of its own unless telemetry is off.
 QUIET_RASA = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -189,6 +192,7 @@ class Stack:
             # A lock left by a crashed turn expires after 15 s, not Rasa's default
             # 60 s, since Twilio gives up on a webhook after 15 s anyway.
             "TICKET_LOCK_LIFETIME": "15",
+            "RASA_TRACKER_TTL_SECONDS": str(TRACKER_TTL_SECONDS),
             "SANIC_HOST": "127.0.0.1",
         }
 
@@ -246,6 +250,8 @@ class Stack:
             "--threads", "8",
             "--timeout", "30",
             "--access-logfile", "-",
+            # Path without the query string, which may carry ids.
+            "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
             "server:create_app()",
         ])
 
@@ -291,6 +297,10 @@ class Stack:
                 pass
             time.sleep(0.5)
         raise StackError(f"{name} did not respond at {url.split('?')[0]} within {STARTUP_TIMEOUT_SECONDS} s; see {self.log_path(name)}")
+
+    def exited(self) -> List[str]:
+        """Return the services whose process has exited."""
+        return [name for name, process in self.processes.items() if process.poll() is not None]
 
     def stop_service(self, name: str) -> None:
         process = self.processes.pop(name, None)

@@ -180,13 +180,12 @@ def test_three_misunderstood_turns_escalate(phone, db, settings):
 
 
 def test_unsafe_now_ends_at_once_with_neutral_message(phone, db):
-    phone.text("my boss hits workers who are slow")
+    phone.text("my manager does not pay overtime")
     reply = phone.text("someone is watching me")
 
     assert len(reply) == 1
     assert "hotline" not in reply[0].lower()
     assert len(reply[0]) < 40
-    assert cases_of(db, phone) == []
     assert "confidential" in phone.text("hi")[0].lower()
 
 
@@ -203,3 +202,71 @@ def test_language_of_first_message_is_kept(phone, db):
     assert "工厂" in phone.text("老板两个月没发工资了")[-1]
     assert "什么时候" in phone.text("ok ok")[-1]
     assert worker_of(db, phone).language == "zh"
+
+
+def test_vietnamese_yes_with_diacritics_is_an_answer_not_stop(phone, db):
+    phone.text("công ty nợ lương hai tháng rồi")
+    phone.text("Xưởng may Hoa Sen")
+    phone.text("từ tháng ba")
+    reply = phone.text("Đúng")
+
+    assert not worker_of(db, phone).opted_out
+    assert "ảnh hưởng" in reply[-1]
+
+
+def test_generic_opening_still_asks_what_happened(phone):
+    assert "what happened" in phone.text("Hi, I want to report a problem")[-1].lower()
+
+
+def test_leaving_mid_report_keeps_critical_report(phone, db):
+    phone.text("hi")
+    phone.text("1")
+    phone.text("They lock the dormitory doors at night and keep our passports")
+    goodbye = phone.text("someone is watching")
+
+    assert len(goodbye) == 1
+    (case,) = cases_of(db, phone)
+    assert case.category == "forced_labour"
+    (escalation,) = escalations_of(db, phone)
+    assert escalation.severity == "critical"
+
+
+def test_stop_mid_report_keeps_critical_report_and_closes_form(phone, db):
+    phone.text("the boss hits workers who are slow")
+    assert phone.text("cancel") == []
+    (case,) = cases_of(db, phone)
+    assert case.severity == "critical"
+
+    phone.text("START")
+    assert "what happened" in phone.text("1")[-1].lower()
+
+
+def test_language_name_as_answer_does_not_switch(phone, db, vault):
+    phone.text("my boss did not pay my salary this month")
+    phone.text("Sunrise Garments")
+    phone.text("English")
+
+    assert worker_of(db, phone).language == "en"
+    for answer in ("2", "2", "2"):
+        phone.text(answer)
+    (case,) = cases_of(db, phone)
+    assert vault.decrypt(case.since_when_ciphertext) == "English"
+
+
+def test_full_width_digit_chooses_menu_option(phone):
+    phone.text("你好")
+    assert "发生" in phone.text("１")[-1]
+
+
+@pytest.mark.parametrize("body", ["", "   ", "🙂🙂"])
+def test_empty_or_emoji_first_message_gets_greeting(phone, body):
+    assert "confidential" in phone.text(body)[0].lower()
+
+
+def test_vietnamese_violence_with_wages_is_critical(phone, db):
+    phone.text("Quản đốc đánh công nhân và hai tháng không trả lương")
+    for answer in ("Xưởng may Hoa Sen", "từ tháng ba", "1", "1", "2"):
+        phone.text(answer)
+
+    (case,) = cases_of(db, phone)
+    assert case.severity == "critical"

@@ -141,7 +141,9 @@ def test_saying_cannot_talk_ends_call_at_once(phone, db):
 
     assert goodbye.hangs_up
     assert "hotline" not in goodbye.text.lower()
-    assert cases_of(db, phone) == []
+    (case,) = cases_of(db, phone)
+    assert case.category == "wages"
+    assert escalations_of(db, phone) == []
 
 
 def test_low_confidence_speech_is_asked_again_then_escalated(phone, db, settings):

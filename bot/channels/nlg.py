@@ -19,7 +19,8 @@ blueprint = Blueprint("nlg", __name__, url_prefix="/rasa")
 @blueprint.post("/nlg")
 def generate():
     settings = current_app.config["HOTLINE"]
-    token = request.args.get("token", "")
+    header = request.headers.get("Authorization", "")
+    token = header[len("Bearer "):] if header.startswith("Bearer ") else ""
     if not hmac.compare_digest(token, settings.nlg_token):
         logger.warning("NLG: request with an invalid token rejected")
         return {"error": "invalid or missing token"}, 403

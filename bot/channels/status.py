@@ -11,6 +11,9 @@ logger = logging.getLogger(__name__)
 
 blueprint = Blueprint("status", __name__, url_prefix="/twilio")
 
+# Row ids are 64-bit integers in every database the store supports.
+MAX_ROW_ID = 2**63
+
 
 @blueprint.post("/status")
 @twilio_request
@@ -18,8 +21,8 @@ def message_status():
     services = current_app.extensions["hotline"]
     message_id = request.args.get("message", type=int)
     status = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").lower()
-    if message_id is None or not status:
-        return {"error": "expected a message query parameter and a MessageStatus form parameter"}, 400
+    if message_id is None or not status or not 0 < message_id < MAX_ROW_ID:
+        return {"error": "expected a message query parameter (a message id) and a MessageStatus form parameter"}, 400
 
     applied = record_status(
         services,

@@ -4,6 +4,7 @@ from bot.db.models import (  # noqa: F401
     Audit,
     Base,
     Callback,
+    CallAttempt,
     Case,
     Conversation,
     Escalation,

@@ -150,6 +150,7 @@ class Audit(Base):
     id = Column(Integer, primary_key=True)
     reference = Column(String(64), nullable=False, unique=True)
     factory_id = Column(ForeignKey("factories.id"))
+    factory_code = Column(String(16))
     supplier_reference = Column(String(64))
     country = Column(String(2))
     timezone = Column(String(64))
@@ -163,14 +164,24 @@ class Callback(Base):
     __tablename__ = "callbacks"
 
     id = Column(Integer, primary_key=True)
+    __table_args__ = (UniqueConstraint("audit_id", "worker_id", name="uq_callbacks_audit_worker"),)
+
     audit_id = Column(ForeignKey("audits.id"), nullable=False, index=True)
     worker_id = Column(ForeignKey("workers.id"), nullable=False, index=True)
     language = Column(String(8), nullable=False)
-    # scheduled, in_progress, completed, reschedule_requested, no_answer,
-    # busy, failed, machine, unreached, opted_out
+    # scheduled, dialing, in_progress, completed, reschedule_requested,
+    # unreached, opted_out. The outcome of each try is in call_attempts.
     status = Column(String(24), nullable=False, default="scheduled")
     call_sid = Column(String(64))
     reschedule_ciphertext = Column(LargeBinary)
+    window_start = Column(String(5))
+    window_end = Column(String(5))
+    preferred_date = Column(Date)
+    consent = Column(Boolean, nullable=False, default=True)
+    due_at = Column(DateTime(timezone=True), index=True)
+    late = Column(Boolean, nullable=False, default=False)
+    attempts = Column(Integer, nullable=False, default=0)
+    last_outcome = Column(String(16))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -192,3 +203,22 @@ class QuestionnaireAnswer(Base):
     answer = Column(String(12), nullable=False)
     input_method = Column(String(8))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class CallAttempt(Base):
+    """One call placed for a callback, with the outcome Twilio reported."""
+
+    __tablename__ = "call_attempts"
+    __table_args__ = (UniqueConstraint("callback_id", "number", name="uq_attempts_callback_number"),)
+
+    id = Column(Integer, primary_key=True)
+    callback_id = Column(ForeignKey("callbacks.id"), nullable=False, index=True)
+    number = Column(Integer, nullable=False)
+    call_sid = Column(String(64), unique=True)
+    # queued, initiated, ringing, in-progress, then a final one: completed,
+    # no_answer, busy, failed, machine, canceled
+    status = Column(String(16), nullable=False, default="queued")
+    answered_by = Column(String(24))
+    error_code = Column(String(16))
+    placed_at = Column(DateTime(timezone=True))
+    ended_at = Column(DateTime(timezone=True))

@@ -162,20 +162,54 @@ def render(
     return replace(prompt, text=text)
 
 
-def fold(text: str) -> str:
-    """Case-fold, strip accents and punctuation, and collapse spaces, for matching."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    # Vietnamese đ has no decomposition.
-    text = text.replace("đ", "d")
+def simplify(text: str) -> str:
+    """Case-fold, drop punctuation and symbols, and collapse spaces, keeping accents."""
+    text = unicodedata.normalize("NFKC", text).casefold()
     kept = "".join(
         ch if not unicodedata.category(ch).startswith(("P", "S")) else " " for ch in text
     )
     return " ".join(kept.split())
 
 
+def fold(text: str) -> str:
+    """Simplify ``text`` and strip its accents too, for matching ASCII spellings."""
+    text = unicodedata.normalize("NFKD", simplify(text))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    # Vietnamese đ has no decomposition.
+    return text.replace("đ", "d")
+
+
 @lru_cache(maxsize=1)
 def keywords() -> Dict[str, frozenset]:
-    """Return the folded keyword sets of ``flows/keywords.yml``."""
+    """Return the keyword sets of ``flows/keywords.yml``, simplified for matching."""
     data = _read_yaml(FLOWS_DIR / "keywords.yml")
-    return {kind: frozenset(fold(word) for word in words) for kind, words in data.items()}
+    return {kind: frozenset(simplify(word) for word in words) for kind, words in data.items()}
+
+
+def matches_keyword(text: str, kind: str) -> bool:
+    """Tell whether a whole message is one of the keywords of ``kind``."""
+    words = keywords()[kind]
+    if simplify(text) in words:
+        return True
+    folded = fold(text)
+    return any(word.isascii() and word == folded for word in words)
+
+
+@lru_cache(maxsize=1)
+def _answer_words():
+    data = _read_yaml(FLOWS_DIR / "answers.yml")
+    words = [(simplify(word), answer) for answer, listed in data.items() for word in listed]
+    return sorted(words, key=lambda pair: len(pair[0]), reverse=True)
+
+
+def leading_answer(text: str) -> Optional[str]:
+    """Return ``yes``, ``no`` or ``not_sure`` when a reply opens with such a word."""
+    simple = simplify(text)
+    for word, answer in _answer_words():
+        if not simple.startswith(word):
+            continue
+        rest = simple[len(word):]
+        # Latin words need a word boundary; Han characters have none.
+        if not rest or rest.startswith(" ") or not word.isascii():
+            return answer
+    return None

@@ -23,6 +23,7 @@ NGRAM_SIZES = (1, 2, 3)
 SMOOTHING = 0.5
 # Share of the prior left to languages the number's country does not name.
 UNLISTED_PRIOR = 0.05
+DEFAULT_LANGUAGE_PRIOR = 0.5
 # The 1-, 2- and 3-grams of a text overlap, so counting each as independent
 # evidence would be about three times overconfident.
 NGRAM_OVERLAP_WEIGHT = 1 / len(NGRAM_SIZES)
@@ -84,22 +85,29 @@ class LanguageDetector:
             logger.warning("Language detector: no NLU examples for %s", ", ".join(empty))
         return cls(corpora)
 
-    def prior(self, country: Optional[str]) -> Dict[str, float]:
+    def prior(self, country: Optional[str], default_language: Optional[str] = None) -> Dict[str, float]:
+        """Return how likely each language is for a number of ``country``.
+
+        A country no language lists, or an unknown one, leans to the default
+        language.
+        """
         codes = list(self._counts)
         weights = {}
         for code in codes:
             listed = languages()[code].country_prior.get(country or "", None)
             weights[code] = listed if listed is not None else UNLISTED_PRIOR
+        if default_language in weights and all(w == UNLISTED_PRIOR for w in weights.values()):
+            weights[default_language] = DEFAULT_LANGUAGE_PRIOR
         total = sum(weights.values())
         return {code: weight / total for code, weight in weights.items()}
 
-    def scores(self, text: str, country: Optional[str] = None) -> Dict[str, float]:
+    def scores(self, text: str, country: Optional[str] = None, default_language: Optional[str] = None) -> Dict[str, float]:
         """Return the posterior probability of each language for ``text``."""
         grams = list(_ngrams(text.casefold()))
         letters = sum(HAN_LETTER_WEIGHT if _is_han(ch) else 1 for ch in text if ch.isalpha())
         weight = NGRAM_OVERLAP_WEIGHT * min(1.0, letters / FULL_EVIDENCE_LETTERS)
         log_posterior = {}
-        for code, prior in self.prior(country).items():
+        for code, prior in self.prior(country, default_language).items():
             counts = self._counts[code]
             denominator = self._totals[code] + SMOOTHING * self._vocabulary_size
             log_likelihood = sum(
@@ -111,8 +119,8 @@ class LanguageDetector:
         total = sum(exp.values())
         return {code: value / total for code, value in exp.items()}
 
-    def detect(self, text: str, country: Optional[str] = None) -> str:
-        scores = self.scores(text, country)
+    def detect(self, text: str, country: Optional[str] = None, default_language: Optional[str] = None) -> str:
+        scores = self.scores(text, country, default_language)
         return max(scores, key=scores.get)
 
 

@@ -231,7 +231,7 @@ class VoiceFlow:
         if state.awaiting == "language":
             if state.silences <= SILENCES_BEFORE_KEYPAD:
                 return self._language_menu(state)
-            prior = self.services.detector.prior(state.country)
+            prior = self.services.detector.prior(state.country, self.services.settings.default_language)
             return self._set_language(state, max(prior, key=prior.get))
 
         if state.awaiting == "callback_offer":

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from bot.config import PROJECT_ROOT
-from bot.language.catalogue import get_prompt, keypad_maps, keywords, render, supported_languages
+from bot.language.catalogue import get_prompt, keypad_maps, leading_answer, matches_keyword, render, supported_languages
 from bot.sms.segments import fits
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "flows" / "domain.yml").read_text())
@@ -58,6 +58,39 @@ def test_render_fills_placeholders():
     assert "1234 5678" in render("utter_case_created", "zh", {"reference_code": "1234 5678"}).sms
 
 
-def test_keywords_are_folded_for_matching():
-    assert "huy" in keywords()["opt_out"]
-    assert "giup" in keywords()["help"]
+@pytest.mark.parametrize(
+    "text, kind, expected",
+    [
+        ("STOP", "opt_out", True),
+        ("Stop!", "opt_out", True),
+        ("退订", "opt_out", True),
+        ("dừng lại", "opt_out", True),
+        ("DUNG LAI", "opt_out", True),
+        ("huy dang ky", "opt_out", True),
+        ("Đúng", "opt_out", False),
+        ("Huy", "opt_out", False),
+        ("stop paying us", "opt_out", False),
+        ("giúp", "help", True),
+        ("giup", "help", True),
+        ("bắt đầu", "opt_in", True),
+    ],
+)
+def test_matches_keyword(text, kind, expected):
+    assert matches_keyword(text, kind) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("yes my line leader asked me", "yes"),
+        ("no idea", "not_sure"),
+        ("不是", "no"),
+        ("是的", "yes"),
+        ("không có", "no"),
+        ("Đúng", "yes"),
+        ("Noodles", None),
+        ("nothing", None),
+    ],
+)
+def test_leading_answer(text, expected):
+    assert leading_answer(text) == expected

@@ -1,0 +1,1 @@
+"""Post-audit callback campaigns: rosters, schedules, dialing and outcomes."""
