@@ -23,6 +23,7 @@ DEV_ENCRYPTION_KEY = "ZGV2LWVuY3J5cHRpb24ta2V5LW5vdC1zZWNyZXQtISE="
 DEV_SECRET_KEY = "dev-flask-secret-key-not-secret"
 DEV_NLG_TOKEN = "dev-nlg-token-not-secret"
 DEV_RASA_TOKEN = "dev-rasa-token-not-secret"
+DEV_ROSTER_API_TOKEN = "dev-roster-api-token-not-secret"
 
 DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'hotline.db'}"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6390/0"
@@ -64,12 +65,28 @@ class Settings:
     nlg_token: str = DEV_NLG_TOKEN
     default_language: str = "en"
     voice_recording: bool = False
+    caller_id: str = DEFAULT_SMS_FROM
+    quiet_hours: str = "21:00-08:00"
+    blocked_days: str = ""
+    max_attempts: int = 3
+    retry_after_error_minutes: int = 10
+    calls_per_second: float = 1.0
+    callback_delay_days: int = 5
+    roster_api_token: str = DEV_ROSTER_API_TOKEN
     misunderstood_limit: int = DEFAULT_MISUNDERSTOOD_LIMIT
     session_minutes: int = DEFAULT_SESSION_MINUTES
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    def calling_rules(self):
+        """Return the quiet hours and blocked days as ``CallingRules``."""
+        from bot.campaigns.schedule import CallingRules, parse_blocked_days, parse_quiet_hours
+
+        quiet_start, quiet_end = parse_quiet_hours(self.quiet_hours)
+        weekdays, dates = parse_blocked_days(self.blocked_days)
+        return CallingRules(quiet_start, quiet_end, weekdays, dates)
 
 
 ENV_NAMES = {
@@ -92,6 +109,14 @@ ENV_NAMES = {
     "nlg_token": "NLG_TOKEN",
     "default_language": "HOTLINE_DEFAULT_LANGUAGE",
     "voice_recording": "VOICE_RECORDING",
+    "caller_id": "CALLER_ID",
+    "quiet_hours": "QUIET_HOURS",
+    "blocked_days": "BLOCKED_DAYS",
+    "max_attempts": "MAX_CALL_ATTEMPTS",
+    "retry_after_error_minutes": "RETRY_AFTER_ERROR_MINUTES",
+    "calls_per_second": "CALLS_PER_SECOND",
+    "callback_delay_days": "CALLBACK_DELAY_DAYS",
+    "roster_api_token": "ROSTER_API_TOKEN",
     "misunderstood_limit": "MISUNDERSTOOD_LIMIT",
     "session_minutes": "SESSION_MINUTES",
 }
@@ -104,6 +129,7 @@ PRODUCTION_SECRETS = {
     "secret_key": DEV_SECRET_KEY,
     "nlg_token": DEV_NLG_TOKEN,
     "rasa_token": DEV_RASA_TOKEN,
+    "roster_api_token": DEV_ROSTER_API_TOKEN,
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -196,6 +222,14 @@ def validate_settings(settings: Settings) -> None:
 
     for key in settings.encryption_keys.split(","):
         _check_fernet_key(key.strip())
+
+    from bot.campaigns.schedule import parse_blocked_days, parse_quiet_hours
+
+    for name, parse in (("quiet_hours", parse_quiet_hours), ("blocked_days", parse_blocked_days)):
+        try:
+            parse(getattr(settings, name))
+        except ValueError as error:
+            raise ConfigError(f"{ENV_NAMES[name]}: {error}") from None
 
 
 def _check_fernet_key(key: str) -> None:

@@ -212,7 +212,10 @@ def _make_callback(db, vault, phone, settings, language):
         session.add(audit)
         worker = find_or_create_worker(session, vault, phone.pseudonym, phone.number, number_country(phone.number))
         session.flush()
-        row = Callback(audit_id=audit.id, worker_id=worker.id, language=language, status="scheduled")
+        row = Callback(
+            audit_id=audit.id, worker_id=worker.id, language=language, status="scheduled",
+            window_start="08:00", window_end="20:00",
+        )
         session.add(row)
         session.flush()
         return row.id
@@ -293,7 +296,9 @@ def test_questionnaire_not_safe_now_asks_one_time_then_goodbye(phone, db, vault,
 
     assert goodbye.hangs_up
     row = _callback(db, callback)
-    assert row.status == "reschedule_requested"
+    # Called again at the worker's next window; agents see the time they asked for.
+    assert row.status == "scheduled"
+    assert row.due_at is not None
     assert vault.decrypt(row.reschedule_ciphertext) == "明天晚上八点以后"
     answers = _answers(db, callback)
     assert answers["safe_to_talk"] == ("no", "dtmf")

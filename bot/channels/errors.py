@@ -18,6 +18,10 @@ from bot.voice.twiml import goodbye
 logger = logging.getLogger(__name__)
 
 
+# Voice routes whose answer Twilio speaks to the caller.
+VOICE_STEPS = frozenset({"voice.incoming", "voice.gather", "voice.language", "voice.silence"})
+
+
 def register(app: Flask) -> None:
     app.register_error_handler(TwilioRequestError, _bad_twilio_request)
     app.register_error_handler(HTTPException, _http_error)
@@ -43,7 +47,7 @@ def _unexpected_error(error: Exception):
         response = MessagingResponse()
         response.message(render("utter_service_unavailable", settings.default_language).sms)
         return twiml(response)
-    if request.path.startswith("/twilio/voice") and request.method == "POST":
+    if request.path.startswith("/twilio/voice") and request.endpoint in VOICE_STEPS:
         # A caller hears a calm sentence and a person follows up, never silence.
         settings = current_app.config["HOTLINE"]
         prompt = render("utter_service_unavailable", settings.default_language, channel="voice")

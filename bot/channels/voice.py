@@ -36,6 +36,7 @@ def _voice_request() -> VoiceRequest:
     if not call_sid:
         raise TwilioRequestError("CallSid")
     callback = request.args.get("callback")
+    attempt = request.args.get("attempt")
     return VoiceRequest(
         call_sid=call_sid,
         from_number=request.form.get("From", ""),
@@ -47,6 +48,9 @@ def _voice_request() -> VoiceRequest:
         speech=request.form.get("SpeechResult"),
         confidence=speech_confidence(request.form.get("Confidence")),
         callback_id=int(callback) if callback and callback.isdigit() else None,
+        attempt=int(attempt) if attempt and attempt.isdigit() else None,
+        answered_by=request.form.get("AnsweredBy"),
+        error_code=request.form.get("ErrorCode"),
         recording_url=request.form.get("RecordingUrl"),
     )
 

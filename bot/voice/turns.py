@@ -16,7 +16,7 @@ from bot.dialogue.rasa import BotReply
 from bot.errors import DialogueUnavailable
 from bot.escalations import escalate
 from bot.language.catalogue import languages, render, supported_languages
-from bot.questionnaire import fill_unanswered, set_callback_status
+from bot.campaigns.dialer import mark_answered, record_call_status
 from bot.services import Services
 from bot.voice import twiml
 from bot.voice.calls import CallState, CallStore
@@ -33,14 +33,6 @@ MAX_MISHEARD = 3
 SILENCES_BEFORE_KEYPAD = 2
 QUESTIONNAIRE_TRIGGER = "/EXTERNAL_questionnaire_start"
 
-CALL_STATUS_OUTCOMES = {
-    "completed": "completed",
-    "busy": "busy",
-    "no-answer": "no_answer",
-    "failed": "failed",
-    "canceled": "failed",
-}
-
 
 @dataclass
 class VoiceRequest:
@@ -56,6 +48,9 @@ class VoiceRequest:
     speech: Optional[str] = None
     confidence: Optional[float] = None
     callback_id: Optional[int] = None
+    attempt: Optional[int] = None
+    answered_by: Optional[str] = None
+    error_code: Optional[str] = None
     recording_url: Optional[str] = None
 
     @property
@@ -99,21 +94,15 @@ class VoiceFlow:
         return self._once(request, "silence", self._silence)
 
     def status(self, request: VoiceRequest) -> None:
-        """Record how a call ended, and close the questionnaire of a callback."""
-        outcome = CALL_STATUS_OUTCOMES.get(request.call_status)
-        if outcome is None:
-            return
+        """Record a call's progress; for a callback, apply the outcome and retry policy."""
         state = self.calls.load(request.call_sid)
         callback_id = request.callback_id or (state.callback_id if state else None)
         if callback_id is not None:
-            with self.services.db.session() as session:
-                callback = session.get(Callback, callback_id)
-                if callback is not None:
-                    answered = callback.status == "in_progress"
-                    set_callback_status(callback, outcome)
-                    if answered or callback.status in ("completed", "reschedule_requested"):
-                        fill_unanswered(session, callback)
-        logger.info("Call %s: ended as %s", request.call_sid, request.call_status)
+            record_call_status(
+                self.services, callback_id, request.attempt, request.call_status,
+                answered_by=request.answered_by, error_code=request.error_code, call_sid=request.call_sid,
+            )
+        logger.info("Call %s: status %s", request.call_sid, request.call_status)
 
     def recording(self, request: VoiceRequest) -> None:
         """Keep the recording of a caller's account with the case of that call."""
@@ -156,36 +145,55 @@ class VoiceFlow:
     def _start(self, request: VoiceRequest) -> str:
         number = request.to_number if request.outbound else request.from_number
         identity = self.services.identify(number)
-        callback_language = None
 
         with self.services.db.session() as session:
             worker = find_or_create_worker(
                 session, self.services.vault, identity.pseudonym, identity.e164, identity.country
             )
-            if request.callback_id is not None:
-                callback = session.get(Callback, request.callback_id)
-                if callback is None or callback.worker_id != worker.id:
-                    logger.error("Call %s: callback %s does not match the called worker", request.call_sid, request.callback_id)
-                    return str(twiml.goodbye([], self.links.audio))
-                callback.status = "in_progress"
-                callback.call_sid = request.call_sid
-                callback_language = callback.language
+            worker_id, pseudonym, language = worker.id, worker.pseudonym, worker.language
+
+        if request.callback_id is not None:
+            callback_language = self._answer_callback(request, worker_id)
+            if callback_language is None:
+                return str(twiml.goodbye([], self.links.audio))
+            language = callback_language
+
+        with self.services.db.session() as session:
+            worker = session.get(Worker, worker_id)
             conversation = current_conversation(session, worker, CHANNEL, self.services.settings.session_minutes)
-            state = CallState(
-                call_sid=request.call_sid,
-                pseudonym=worker.pseudonym,
-                worker_id=worker.id,
-                conversation_id=conversation.id,
-                direction="outbound" if request.outbound else "inbound",
-                language=callback_language or worker.language,
-                callback_id=request.callback_id,
-                country=identity.country,
-            )
+            conversation_id = conversation.id
+        state = CallState(
+            call_sid=request.call_sid,
+            pseudonym=pseudonym,
+            worker_id=worker_id,
+            conversation_id=conversation_id,
+            direction="outbound" if request.outbound else "inbound",
+            language=language,
+            callback_id=request.callback_id,
+            country=identity.country,
+        )
         logger.info("Call %s: %s call started for worker %s", request.call_sid, state.direction, state.pseudonym)
 
         if state.language is None:
             return self._language_menu(state)
         return self._dialogue(state, self._opening(state), "none")
+
+    def _answer_callback(self, request: VoiceRequest, worker_id: int) -> Optional[str]:
+        """Check a post-audit callback was answered by its worker; return its language."""
+        with self.services.db.session() as session:
+            callback = session.get(Callback, request.callback_id)
+            if callback is None or callback.worker_id != worker_id:
+                logger.error("Call %s: callback %s does not match the called worker", request.call_sid, request.callback_id)
+                return None
+        if not mark_answered(self.services, request.callback_id, request.attempt, request.answered_by, request.call_sid):
+            # An answering machine: nothing is said, the next attempt follows.
+            logger.info("Call %s: answered by a machine, hanging up", request.call_sid)
+            return None
+        with self.services.db.session() as session:
+            callback = session.get(Callback, request.callback_id)
+            callback.status = "in_progress"
+            callback.call_sid = request.call_sid
+            return callback.language
 
     def _opening(self, state: CallState) -> str:
         return QUESTIONNAIRE_TRIGGER if state.callback_id is not None else "/greet"
