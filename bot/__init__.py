@@ -18,7 +18,7 @@ def create_app(settings: Optional[Settings] = None, **overrides) -> Flask:
             environment when omitted.
         overrides: single settings to replace, by field name.
     """
-    from bot.channels import errors, nlg, sms, status, voice
+    from bot.channels import errors, nlg, rosters, sms, status, voice
     from bot.services import Services
 
     settings = settings or load_settings(**overrides)
@@ -31,6 +31,7 @@ def create_app(settings: Optional[Settings] = None, **overrides) -> Flask:
     app.register_blueprint(status.blueprint)
     app.register_blueprint(nlg.blueprint)
     app.register_blueprint(voice.blueprint)
+    app.register_blueprint(rosters.blueprint)
     errors.register(app)
 
     @app.get("/healthz")

@@ -1,4 +1,4 @@
-"""Commands behind ``./hotline``: up, simulate, train, migrate, import-factories."""
+"""Commands behind ``./hotline``: up, simulate, train, migrate, imports and campaigns."""
 
 import argparse
 import csv
@@ -232,6 +232,115 @@ def command_import_factories(args) -> int:
     return 0
 
 
+def command_import_roster(args) -> int:
+    """Import an auditor's roster (CSV, or JSON with "audit" and "workers")."""
+    import json
+
+    from bot.campaigns.importer import import_roster
+    from bot.campaigns.roster import RosterError, parse_csv, parse_json
+    from bot.db.session import Database, upgrade_schema
+    from bot.privacy import Vault
+
+    settings = load_settings()
+    upgrade_schema(settings.database_url)
+    text = args.roster_file.read_text(encoding="utf-8-sig")
+    try:
+        roster = parse_json(json.loads(text)) if args.roster_file.suffix == ".json" else parse_csv(text)
+        database = Database(settings.database_url)
+        with database.session() as session:
+            summary = import_roster(session, Vault(settings.encryption_keys), settings, roster)
+    except (RosterError, json.JSONDecodeError) as error:
+        rows = getattr(error, "errors", None) or [str(error)]
+        print(f"{args.roster_file}: roster rejected, nothing imported:", file=sys.stderr)
+        for row in rows:
+            print(f"  {row}", file=sys.stderr)
+        return 2
+    print(
+        f"Audit {summary.audit}: {summary.created} callbacks scheduled, {summary.unchanged} already there, "
+        f"{summary.late} late, {summary.not_consented} without consent"
+    )
+    return 0
+
+
+def command_callbacks(args) -> int:
+    """List an audit's callbacks with their state and next attempt."""
+    from bot.campaigns.reports import callback_rows, format_rows
+    from bot.db.session import Database
+
+    database = Database(load_settings().database_url)
+    try:
+        with database.session() as session:
+            print(format_rows(callback_rows(session, args.audit)))
+    except LookupError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    return 0
+
+
+def command_progress(args) -> int:
+    """Show a campaign's progress, refreshed until every callback is done with --watch."""
+    import time
+
+    from bot.campaigns.reports import format_progress, progress
+    from bot.db.session import Database
+
+    database = Database(load_settings().database_url)
+    try:
+        while True:
+            with database.session() as session:
+                counts = progress(session, args.audit)
+            line = format_progress(args.audit, counts)
+            pending = counts["scheduled"] + counts["dialing"] + counts["in_progress"] + counts["reschedule_requested"]
+            if not args.watch:
+                print(line)
+                return 0
+            print("\r" + line, end="", flush=True)
+            if not pending:
+                print()
+                return 0
+            time.sleep(args.interval)
+    except LookupError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print()
+        return 0
+
+
+def command_dispatch(args) -> int:
+    """Queue due callbacks for the rq workers, every few seconds."""
+    import time
+
+    from bot.campaigns.dialer import dispatch_due
+    from bot.services import Services
+
+    services = Services(load_settings())
+    logger.info("Dispatcher: started, every %s s", args.interval)
+    try:
+        while True:
+            try:
+                dispatch_due(services)
+            except Exception:  # a database or Redis outage must not stop the loop
+                logger.exception("Dispatcher: dispatch failed, retrying in %s s", args.interval)
+            if args.once:
+                return 0
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        return 0
+
+
+def command_worker(args) -> int:
+    """Run an rq worker that places the queued calls."""
+    from rq import Worker
+
+    from bot.campaigns.dialer import QUEUE_NAME, rq_connection
+
+    settings = load_settings()
+    worker = Worker([QUEUE_NAME], connection=rq_connection(settings.redis_url))
+    worker.work(burst=args.burst, with_scheduler=False)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="Confidential worker-voice hotline")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -248,6 +357,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("train", help="train the Rasa model if the flows or NLU data changed").set_defaults(run=command_train)
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(run=command_migrate)
+
+    roster = commands.add_parser("import-roster", help="import an auditor's roster (CSV, or .json)")
+    roster.add_argument("roster_file", type=Path)
+    roster.set_defaults(run=command_import_roster)
+
+    callbacks = commands.add_parser("callbacks", help="list an audit's callbacks, their state and next attempt")
+    callbacks.add_argument("audit", help="the audit id of the roster")
+    callbacks.set_defaults(run=command_callbacks)
+
+    watch = commands.add_parser("progress", help="show a campaign's progress")
+    watch.add_argument("audit", help="the audit id of the roster")
+    watch.add_argument("--watch", action="store_true", help="refresh until every callback is done")
+    watch.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes (default 2)")
+    watch.set_defaults(run=command_progress)
+
+    dispatch = commands.add_parser("dispatch", help="queue due callbacks for the call workers")
+    dispatch.add_argument("--interval", type=float, default=10.0, help="seconds between passes (default 10)")
+    dispatch.add_argument("--once", action="store_true", help="make one pass and exit")
+    dispatch.set_defaults(run=command_dispatch)
+
+    worker = commands.add_parser("worker", help="run a call worker (rq) that places queued calls")
+    worker.add_argument("--burst", action="store_true", help="exit once the queue is empty")
+    worker.set_defaults(run=command_worker)
 
     factories = commands.add_parser("import-factories", help="import factories from CSV (code,name,country)")
     factories.add_argument("csv_file", type=Path)

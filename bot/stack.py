@@ -149,6 +149,8 @@ class Stack:
     ports: Ports
     var_dir: Path
     start_redis: bool = True
+    campaigns: bool = True
+    dispatch_interval: float = 10.0
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -263,6 +265,11 @@ class Stack:
             "server:create_app()",
         ])
 
+    def start_campaigns(self) -> None:
+        """Start the dispatcher of due callbacks and one call worker."""
+        self._spawn("dispatcher", [sys.executable, "-m", "bot.cli", "dispatch", "--interval", str(self.dispatch_interval)])
+        self._spawn("calls-worker", [sys.executable, "-m", "bot.cli", "worker"])
+
     def up(self, model: Path) -> None:
         """Start every service and wait until each responds."""
         from bot.db.session import upgrade_schema
@@ -273,6 +280,8 @@ class Stack:
         self.start_actions()
         self.start_gateway()
         self.start_rasa(model)
+        if self.campaigns:
+            self.start_campaigns()
         self._wait_for_http("actions", f"http://127.0.0.1:{self.ports.actions}/health")
         self._wait_for_http("gateway", f"http://127.0.0.1:{self.ports.gateway}/healthz")
         self._wait_for_http("rasa", f"http://127.0.0.1:{self.ports.rasa}/status?token={self.settings.rasa_token}", model_loaded=True)
@@ -323,5 +332,5 @@ class Stack:
         logger.info("Stack: %s stopped", name)
 
     def down(self) -> None:
-        for name in ("rasa", "gateway", "actions", "redis"):
+        for name in ("dispatcher", "calls-worker", "rasa", "gateway", "actions", "redis"):
             self.stop_service(name)

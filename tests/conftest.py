@@ -63,6 +63,8 @@ def settings(test_dir, ports, twilio):
         pseudonym_key="test-pseudonym-key",
         nlg_token="test-nlg-token",
         rasa_token="test-rasa-token",
+        roster_api_token="test-roster-token",
+        calls_per_second=20.0,
     )
 
 
@@ -73,7 +75,7 @@ def model(test_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def stack(settings, ports, test_dir, model):
-    running = Stack(settings=settings, ports=ports, var_dir=test_dir)
+    running = Stack(settings=settings, ports=ports, var_dir=test_dir, dispatch_interval=0.5)
     try:
         running.up(model)
         yield running

@@ -14,6 +14,7 @@ PRODUCTION_SECRETS = {
     "SECRET_KEY": "a-real-secret",
     "NLG_TOKEN": "a-real-nlg-token",
     "RASA_TOKEN": "a-real-rasa-token",
+    "ROSTER_API_TOKEN": "a-real-roster-token",
 }
 
 

@@ -8,6 +8,9 @@ It accepts, with HTTP basic auth:
 - ``POST .../Calls/{CallSid}/Recordings.json``: starts a recording of a
   call; ``finish_recordings`` later reports each one completed, with its
   URL, as Twilio does when the call ends.
+- ``POST .../Calls.json``: records the call to place. The test or the
+  person driving the double then plays the call's webhooks. Numbers in
+  ``call_errors`` get that Twilio error code instead.
 """
 
 import base64
@@ -27,6 +30,20 @@ logger = logging.getLogger(__name__)
 
 MESSAGES_PATH = "/2010-04-01/Accounts/{account}/Messages.json"
 RECORDINGS_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>\w+)/Calls/(?P<call>\w+)/Recordings\.json$")
+
+
+CALLS_PATH = "/2010-04-01/Accounts/{account}/Calls.json"
+
+
+@dataclass
+class PlacedCall:
+    sid: str
+    to: str
+    from_: str
+    url: str
+    status_callback: Optional[str]
+    machine_detection: Optional[str]
+    placed_at: float
 
 
 @dataclass
@@ -57,6 +74,8 @@ class TwilioDouble:
     on_message: Optional[Callable[[SentMessage], None]] = None
     messages: List[SentMessage] = field(default_factory=list)
     recordings: List[Recording] = field(default_factory=list)
+    calls: List[PlacedCall] = field(default_factory=list)
+    call_errors: dict = field(default_factory=dict)
 
     def start(self) -> "TwilioDouble":
         double = self
@@ -96,7 +115,8 @@ class TwilioDouble:
 
     def _handle(self, handler) -> None:
         recording = RECORDINGS_PATH.match(handler.path)
-        known = handler.path == MESSAGES_PATH.format(account=self.account_sid) or (
+        calls = handler.path == CALLS_PATH.format(account=self.account_sid)
+        known = calls or handler.path == MESSAGES_PATH.format(account=self.account_sid) or (
             recording is not None and recording.group("account") == self.account_sid
         )
         if not known:
@@ -110,8 +130,28 @@ class TwilioDouble:
         form = {k: v[0] for k, v in parse_qs(handler.rfile.read(length).decode()).items()}
         if recording is not None:
             self._start_recording(handler, recording.group("call"), form)
+        elif calls:
+            self._place_call(handler, form)
         else:
             self._send_message(handler, form)
+
+    def _place_call(self, handler, form: dict) -> None:
+        to = form.get("To", "")
+        if to in self.call_errors:
+            code = self.call_errors[to]
+            self._reply(handler, 400, {"code": code, "message": f"Twilio error {code}", "status": 400})
+            return
+        call = PlacedCall(
+            sid=new_sid("CA"), to=to, from_=form.get("From", ""), url=form.get("Url", ""),
+            status_callback=form.get("StatusCallback"), machine_detection=form.get("MachineDetection"),
+            placed_at=time.time(),
+        )
+        self.calls.append(call)
+        self._reply(handler, 201, {
+            "sid": call.sid, "account_sid": self.account_sid, "to": call.to, "from": call.from_,
+            "status": "queued", "direction": "outbound-api", "api_version": "2010-04-01",
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{call.sid}.json",
+        })
 
     def _start_recording(self, handler, call_sid: str, form: dict) -> None:
         entry = Recording(sid=new_sid("RE"), call_sid=call_sid, status_callback=form.get("RecordingStatusCallback"))
