@@ -72,8 +72,6 @@ def calls_queue(services) -> Queue:
 def dispatch_due(services, now: Optional[datetime] = None, limit: int = 500) -> int:
     """Claim up to ``limit`` due callbacks and queue a call for each; return how many."""
     now = now or datetime.now(timezone.utc)
-    queue = calls_queue(services)
-    queued = 0
     with services.db.session() as session:
         due_ids = session.execute(
             select(Callback.id)
@@ -81,19 +79,25 @@ def dispatch_due(services, now: Optional[datetime] = None, limit: int = 500) -> 
             .order_by(Callback.due_at)
             .limit(limit)
         ).scalars().all()
-    for callback_id in due_ids:
-        with services.db.session() as session:
-            claimed = session.execute(
+        # Claiming row by row inside one transaction: a callback another
+        # dispatcher claimed first no longer matches and is skipped.
+        claimed = [
+            callback_id for callback_id in due_ids
+            if session.execute(
                 update(Callback)
                 .where(Callback.id == callback_id, Callback.status == "scheduled")
                 .values(status="dialing")
             ).rowcount
-        if claimed:
-            queue.enqueue(place_call, callback_id, job_timeout=300, failure_ttl=7 * 24 * 3600)
-            queued += 1
-    if queued:
-        logger.info("Dispatcher: %s due callbacks queued", queued)
-    return queued
+        ]
+    if not claimed:
+        return 0
+    queue = calls_queue(services)
+    queue.enqueue_many([
+        Queue.prepare_data(place_call, args=(callback_id,), timeout=300, failure_ttl=7 * 24 * 3600)
+        for callback_id in claimed
+    ])
+    logger.info("Dispatcher: %s due callbacks queued", len(claimed))
+    return len(claimed)
 
 
 @lru_cache(maxsize=1)

@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 from bot.campaigns.roster import Roster, RosterError, RowError
 from bot.campaigns.schedule import NoSlotError, Preference, first_attempt
 from bot.config import Settings
-from bot.db.models import Audit, Callback, Factory
+from bot.db.models import Audit, Callback, Factory, Worker
 from bot.privacy import Vault, number_country, pseudonymise
-from bot.workers import find_or_create_worker
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +82,37 @@ def _find_or_create_audit(session: Session, roster: Roster) -> Audit:
     return audit
 
 
+_LOOKUP_CHUNK = 500
+
+
+def _workers_by_pseudonym(session: Session, vault: Vault, settings: Settings, entries) -> dict:
+    """Return the roster's workers by E.164 number, creating the new ones in bulk."""
+    pseudonyms = {entry.e164: pseudonymise(entry.e164, settings.pseudonym_key) for entry in entries}
+    found = {}
+    values = list(pseudonyms.values())
+    for start in range(0, len(values), _LOOKUP_CHUNK):
+        chunk = values[start:start + _LOOKUP_CHUNK]
+        for worker in session.execute(select(Worker).where(Worker.pseudonym.in_(chunk))).scalars():
+            found[worker.pseudonym] = worker
+    new = []
+    for entry in entries:
+        pseudonym = pseudonyms[entry.e164]
+        if pseudonym not in found:
+            worker = Worker(
+                pseudonym=pseudonym,
+                phone_ciphertext=vault.encrypt(entry.e164),
+                country=number_country(entry.e164),
+                language=entry.language,
+            )
+            found[pseudonym] = worker
+            new.append(worker)
+        elif found[pseudonym].language is None:
+            found[pseudonym].language = entry.language
+    session.add_all(new)
+    session.flush()
+    return {e164: found[pseudonym] for e164, pseudonym in pseudonyms.items()}
+
+
 def import_roster(
     session: Session, vault: Vault, settings: Settings, roster: Roster, now: Optional[datetime] = None
 ) -> ImportSummary:
@@ -113,17 +143,16 @@ def import_roster(
     summary = ImportSummary(audit=roster.audit.reference)
     with session.begin_nested():
         audit = _find_or_create_audit(session, roster)
+        workers = _workers_by_pseudonym(session, vault, settings, [entry for entry, _, _ in plans])
+        existing = {
+            callback.worker_id: callback
+            for callback in session.execute(select(Callback).where(Callback.audit_id == audit.id)).scalars()
+        }
+        created = []
         for entry, due, late in plans:
-            pseudonym = pseudonymise(entry.e164, settings.pseudonym_key)
-            worker = find_or_create_worker(session, vault, pseudonym, entry.e164, number_country(entry.e164))
-            if worker.language is None:
-                worker.language = entry.language
-            existing = session.execute(
-                select(Callback).where(Callback.audit_id == audit.id, Callback.worker_id == worker.id)
-            ).scalar_one_or_none()
-            if existing is not None:
+            worker = workers[entry.e164]
+            if worker.id in existing:
                 summary.unchanged += 1
-                summary.callback_ids.append(existing.id)
                 continue
             callback = Callback(
                 audit_id=audit.id,
@@ -137,12 +166,13 @@ def import_roster(
                 due_at=due if entry.consent else None,
                 late=late and entry.consent,
             )
-            session.add(callback)
-            session.flush()
-            summary.callback_ids.append(callback.id)
+            created.append(callback)
             summary.created += 1
             summary.late += int(callback.late)
             summary.not_consented += int(not entry.consent)
+        session.add_all(created)
+        session.flush()
+        summary.callback_ids = [callback.id for callback in existing.values()] + [callback.id for callback in created]
 
     logger.info(
         "Audit %s: roster imported, %s callbacks created, %s unchanged, %s late",
