@@ -1,7 +1,7 @@
 """Benchmark: plan post-audit callbacks for large rosters, then dispatch a due batch.
 
-For each roster size it measures, on a fresh SQLite file and the Redis at
-REDIS_URL (default: a throwaway local server this script starts):
+For each roster size it measures, on a fresh SQLite file and a throwaway
+local Redis server that the script starts:
 
 - plan: parse and validate the roster rows (rosters of 1,000 workers);
 - import: compute every first attempt and store the audits, workers and

@@ -20,8 +20,8 @@ def test_compose_file_matches_compose_spec():
     jsonschema.Draft7Validator(schema).validate(_compose())
 
 
-def test_compose_runs_redis_rasa_actions_and_gateway():
-    assert {"redis", "rasa", "actions", "gateway"} <= set(_compose()["services"])
+def test_compose_runs_every_service():
+    assert {"redis", "rasa", "actions", "gateway", "dispatcher", "calls-worker"} <= set(_compose()["services"])
 
 
 def test_compose_services_share_the_endpoint_variables():
