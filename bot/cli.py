@@ -311,7 +311,7 @@ def command_dispatch(args) -> int:
     """Queue due callbacks for the rq workers, every few seconds."""
     import time
 
-    from bot.campaigns.dialer import dispatch_due
+    from bot.campaigns.dialer import dispatch_due, recover_stuck
     from bot.services import Services
 
     services = Services(load_settings())
@@ -319,6 +319,7 @@ def command_dispatch(args) -> int:
     try:
         while True:
             try:
+                recover_stuck(services)
                 dispatch_due(services)
             except Exception:  # a database or Redis outage must not stop the loop
                 logger.exception("Dispatcher: dispatch failed, retrying in %s s", args.interval)

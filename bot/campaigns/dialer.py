@@ -20,6 +20,7 @@ from typing import Optional
 from zoneinfo import ZoneInfo
 
 import redis
+import requests
 from rq import Queue
 from sqlalchemy import select, update
 from twilio.base.exceptions import TwilioRestException
@@ -30,10 +31,12 @@ from bot.db.models import Audit, CallAttempt, Callback, Conversation, Message, W
 from bot.language.catalogue import render
 from bot.questionnaire import fill_unanswered
 from bot.sms.segments import segment_count
+from bot.telephony.rest import CONNECTION_ERROR
 
 logger = logging.getLogger(__name__)
 
 QUEUE_NAME = "calls"
+QUEUE_AHEAD_SECONDS = 60
 IN_FLIGHT_TTL_SECONDS = 2 * 3600
 # How long a callback waits when its worker already has a call in flight.
 BUSY_WORKER_DELAY = timedelta(minutes=15)
@@ -70,8 +73,17 @@ def calls_queue(services) -> Queue:
 
 
 def dispatch_due(services, now: Optional[datetime] = None, limit: int = 500) -> int:
-    """Claim up to ``limit`` due callbacks and queue a call for each; return how many."""
+    """Claim up to ``limit`` due callbacks and queue a call for each; return how many.
+
+    The queue never holds more than about a minute of calls at the
+    configured rate, so a claimed callback is placed soon after its claim.
+    """
     now = now or datetime.now(timezone.utc)
+    queue = calls_queue(services)
+    room = max(0, int(services.settings.calls_per_second * QUEUE_AHEAD_SECONDS) + 1 - queue.count)
+    limit = min(limit, room)
+    if limit == 0:
+        return 0
     with services.db.session() as session:
         due_ids = session.execute(
             select(Callback.id)
@@ -91,13 +103,54 @@ def dispatch_due(services, now: Optional[datetime] = None, limit: int = 500) -> 
         ]
     if not claimed:
         return 0
-    queue = calls_queue(services)
     queue.enqueue_many([
         Queue.prepare_data(place_call, args=(callback_id,), timeout=300, failure_ttl=7 * 24 * 3600)
         for callback_id in claimed
     ])
     logger.info("Dispatcher: %s due callbacks queued", len(claimed))
     return len(claimed)
+
+
+# A callback claimed this long ago whose call never reached Twilio was lost
+# by a worker that died; one whose call Twilio never reported ended is
+# treated as failed after the longer wait.
+STUCK_BEFORE_PLACING = timedelta(minutes=15)
+STUCK_IN_CALL = timedelta(hours=3)
+
+
+def recover_stuck(services, now: Optional[datetime] = None) -> int:
+    """Put callbacks that a dead worker or a lost status callback left hanging back in play."""
+    now = now or datetime.now(timezone.utc)
+    recovered = 0
+    with services.db.session() as session:
+        hanging = session.execute(
+            select(Callback).where(
+                Callback.status.in_(("dialing", "in_progress")),
+                Callback.updated_at < now - STUCK_BEFORE_PLACING,
+            )
+        ).scalars().all()
+        stuck = []
+        for callback in hanging:
+            attempt = session.execute(
+                select(CallAttempt).where(CallAttempt.callback_id == callback.id)
+                .order_by(CallAttempt.number.desc()).limit(1)
+            ).scalar_one_or_none()
+            placed = attempt is not None and attempt.call_sid is not None and attempt.status not in FINAL_ATTEMPT_STATUSES
+            updated = callback.updated_at if callback.updated_at.tzinfo else callback.updated_at.replace(tzinfo=timezone.utc)
+            if not placed:
+                if attempt is not None and attempt.status not in FINAL_ATTEMPT_STATUSES:
+                    attempt.status, attempt.error_code, attempt.ended_at = "failed", "lost", now
+                callback.status, callback.due_at = "scheduled", now
+                services.redis.delete(_in_flight_key(services, callback.worker_id))
+                recovered += 1
+            elif now - updated > STUCK_IN_CALL:
+                stuck.append((callback.id, attempt.number))
+    for callback_id, number in stuck:
+        record_attempt_outcome(services, callback_id, number, "failed", error_code="no_status")
+        recovered += 1
+    if recovered:
+        logger.warning("Dispatcher: %s callbacks were left hanging and are back in play", recovered)
+    return recovered
 
 
 @lru_cache(maxsize=1)
@@ -177,6 +230,10 @@ def place_call(callback_id: int, services=None) -> Optional[str]:
     except TwilioRestException as error:
         logger.error("Callback %s: attempt %s not placed, Twilio error %s", callback_id, number, error.code)
         record_attempt_outcome(services, callback_id, number, "failed", error_code=str(error.code or error.status))
+        return None
+    except requests.RequestException as error:
+        logger.error("Callback %s: attempt %s not placed, Twilio API unreachable (%s)", callback_id, number, type(error).__name__)
+        record_attempt_outcome(services, callback_id, number, "failed", error_code=CONNECTION_ERROR)
         return None
 
     with services.db.session() as session:

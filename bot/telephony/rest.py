@@ -7,6 +7,7 @@ server on loopback that plays Twilio's side.
 import logging
 from typing import Optional
 
+import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -16,6 +17,8 @@ logger = logging.getLogger(__name__)
 TWILIO_API_ORIGIN = "https://api.twilio.com"
 # Twilio error 21610: the recipient has replied STOP to this sender.
 ERROR_UNSUBSCRIBED_RECIPIENT = 21610
+# Our error code when Twilio's API could not be reached at all.
+CONNECTION_ERROR = "connection"
 
 
 class RebasedHttpClient(TwilioHttpClient):
@@ -54,4 +57,7 @@ class SmsSender:
         except TwilioRestException as error:
             logger.warning("Twilio REST: message create failed with error %s", error.code)
             return None, str(error.code or error.status)
+        except requests.RequestException as error:
+            logger.error("Twilio REST: message create failed, API unreachable (%s)", type(error).__name__)
+            return None, CONNECTION_ERROR
         return message.sid, None

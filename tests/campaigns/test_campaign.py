@@ -287,3 +287,23 @@ def test_commands_list_callbacks_and_progress_without_numbers(settings, stack, d
     for phone in phones:
         assert phone.number[1:] not in listing.stdout + progress.stdout
         assert pseudonymise(phone.number, settings.pseudonym_key) not in listing.stdout
+
+
+def test_callback_left_hanging_by_dead_worker_is_recovered(settings, stack, db, phones):
+    from bot.campaigns.dialer import recover_stuck
+    from bot.services import Services
+
+    document = roster(phones[:1], hour=3)
+    post_roster(settings, document)
+    (callback,) = callbacks_of(db, document["audit"]["audit_id"])
+    long_ago = datetime.now(timezone.utc) - timedelta(minutes=20)
+    with db.session() as session:
+        session.execute(update(Callback).where(Callback.id == callback.id).values(status="dialing", updated_at=long_ago))
+
+    services = Services(settings)
+    try:
+        assert recover_stuck(services) >= 1
+    finally:
+        services.close()
+    (row,) = callbacks_of(db, document["audit"]["audit_id"])
+    assert row.status == "scheduled"
