@@ -34,9 +34,25 @@ def create_app(settings: Optional[Settings] = None, **overrides) -> Flask:
     app.register_blueprint(rosters.blueprint)
     errors.register(app)
 
+    _restore_escalation_queue(app.extensions["hotline"])
+
     @app.get("/healthz")
     def healthz():
         return {"status": "ok"}
 
     logger.info("Gateway: created in %s mode", settings.env)
     return app
+
+
+def _restore_escalation_queue(services) -> None:
+    """Put queued escalations back in Redis, which may have restarted empty."""
+    import redis
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.escalations import requeue_missing
+
+    try:
+        with services.db.session() as session:
+            requeue_missing(session, services.queue)
+    except (redis.RedisError, SQLAlchemyError) as error:
+        logger.warning("Gateway: escalation queue not checked at start-up (%s)", error)

@@ -218,3 +218,16 @@ def test_gateway_access_log_has_no_tokens(phone, stack, settings):
     log = (stack.log_dir / "gateway.log").read_text()
     assert "/rasa/nlg" in log
     assert settings.nlg_token not in log
+
+
+def test_escalation_queue_is_restored_after_redis_loses_it(phone, db, settings, redis_client):
+    phone.text("i want to talk to a real person")
+    phone.text("sunday afternoon")
+    (escalation,) = escalations_of(db, phone)
+    queue_key = f"{settings.redis_prefix}:escalations:queue"
+    redis_client.zrem(queue_key, str(escalation.id))
+
+    app = create_app(settings)
+    app.extensions["hotline"].close()
+
+    assert redis_client.zscore(queue_key, str(escalation.id)) is not None
