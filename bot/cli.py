@@ -256,8 +256,9 @@ def command_import_roster(args) -> int:
             print(f"  {row}", file=sys.stderr)
         return 2
     print(
-        f"Audit {summary.audit}: {summary.created} callbacks scheduled, {summary.unchanged} already there, "
-        f"{summary.late} late, {summary.not_consented} without consent"
+        f"Audit {summary.audit}: callbacks scheduled {summary.created - summary.not_consented} "
+        f"(late {summary.late}), without consent and not called {summary.not_consented}, "
+        f"already imported {summary.unchanged}"
     )
     return 0
 

@@ -307,3 +307,32 @@ def test_callback_left_hanging_by_dead_worker_is_recovered(settings, stack, db, 
         services.close()
     (row,) = callbacks_of(db, document["audit"]["audit_id"])
     assert row.status == "scheduled"
+
+
+def test_import_roster_command_reports_bad_rows_then_imports(settings, stack, db, phones, tmp_path):
+    audit = roster(phones[:2], hour=3)["audit"]
+    header = "audit_id,factory_id,supplier_id,country,timezone,audit_last_day,phone,language,preferred_date,window_start,window_end,consent"
+    prefix = f"{audit['audit_id']},VN0421,SUP-1,GB,{audit['timezone']},{audit['audit_last_day']}"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{header}\n{prefix},{phones[0].number},en,,18:00,20:00,yes\n{prefix},{phones[1].number},en,,18:00,20:00,perhaps\n")
+    good = tmp_path / "good.csv"
+    good.write_text(f"{header}\n{prefix},{phones[0].number},en,,18:00,20:00,yes\n{prefix},{phones[1].number},zh,,18:00,20:00,no\n")
+    env = child_env(stack.service_env())
+
+    def run(path):
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", "import-roster", str(path)],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )
+
+    rejected = run(bad)
+    assert rejected.returncode == 2
+    assert "line 3: consent 'perhaps' is invalid" in rejected.stderr
+    with db.session() as session:
+        assert session.execute(select(Audit).where(Audit.reference == audit["audit_id"])).first() is None
+
+    imported = run(good)
+    assert imported.returncode == 0, imported.stderr
+    assert "callbacks scheduled 1 (late 1), without consent and not called 1, already imported 0" in imported.stdout
+    statuses = sorted(c.status for c in callbacks_of(db, audit["audit_id"]))
+    assert statuses == ["opted_out", "scheduled"]
