@@ -95,3 +95,14 @@ class ActionLeaveSafely(Action):
         save_partial_grievance(tracker)
         dispatcher.utter_message(response="utter_unsafe_goodbye")
         return [ActiveLoop(None), AllSlotsReset()]
+
+
+class ActionCallEnded(Action):
+    """Keeps an interrupted report when a call ends, and says nothing."""
+
+    def name(self) -> Text:
+        return "action_call_ended"
+
+    async def run(self, dispatcher, tracker: Tracker, domain) -> List[EventType]:
+        save_partial_grievance(tracker)
+        return [ActiveLoop(None), AllSlotsReset()]

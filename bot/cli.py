@@ -243,7 +243,14 @@ def command_import_roster(args) -> int:
 
     settings = load_settings()
     upgrade_schema(settings.database_url)
-    text = args.roster_file.read_text(encoding="utf-8-sig")
+    try:
+        text = args.roster_file.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        print(f"{args.roster_file}: cannot be read ({error.strerror})", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError:
+        print(f"{args.roster_file}: not UTF-8 text; save the roster as UTF-8 CSV", file=sys.stderr)
+        return 2
     try:
         roster = parse_json(json.loads(text)) if args.roster_file.suffix == ".json" else parse_csv(text)
         database = Database(settings.database_url)
@@ -258,7 +265,7 @@ def command_import_roster(args) -> int:
     print(
         f"Audit {summary.audit}: callbacks scheduled {summary.created - summary.not_consented} "
         f"(late {summary.late}), without consent and not called {summary.not_consented}, "
-        f"already imported {summary.unchanged}"
+        f"updated {summary.updated}, already imported {summary.unchanged}"
     )
     return 0
 

@@ -274,6 +274,8 @@ def test_questionnaire_by_speech_leads_into_grievance_intake(phone, db, vault, s
 
     call.say("they lock the dormitory at night and we cannot get out")
     call.end("completed")
+    (kept,) = cases_of(db, phone)
+    assert "dormitory" in vault.decrypt(kept.description_ciphertext)
 
     assert _answers(db, callback) == {
         "safe_to_talk": ("yes", "speech"),
@@ -281,7 +283,6 @@ def test_questionnaire_by_speech_leads_into_grievance_intake(phone, db, vault, s
         "punished": ("no", "speech"),
         "unsafe_problem": ("yes", "speech"),
     }
-    assert escalations_of(db, phone) == []
 
 
 def test_questionnaire_not_safe_now_asks_one_time_then_goodbye(phone, db, vault, settings):
@@ -373,3 +374,30 @@ def test_no_phone_number_in_logs_or_redis_after_calls(phone, db, callback, redis
     call.end("completed")
 
     assert_no_phone_numbers([phone.number], redis_client, stack.log_dir)
+
+
+def test_hang_up_mid_report_keeps_critical_report(phone, db):
+    _set_language(db, phone, "en")
+    call = Call(phone)
+    call.start()
+    call.say("they took our passports and we cannot leave the factory")
+    call.end("completed")
+
+    (case,) = cases_of(db, phone)
+    assert case.category == "forced_labour"
+    (escalation,) = escalations_of(db, phone)
+    assert escalation.severity == "critical"
+
+
+def test_finished_callback_is_not_asked_again(phone, db, callback):
+    first = Call(phone, outbound=True, callback_id=callback)
+    first.start()
+    for digit in ("1", "2", "2", "2"):
+        first.press(digit)
+    first.end("completed")
+
+    again = Call(phone, outbound=True, callback_id=callback).start()
+
+    assert again.hangs_up
+    assert again.gather is None
+    assert _callback(db, callback).status == "completed"

@@ -103,10 +103,18 @@ def dispatch_due(services, now: Optional[datetime] = None, limit: int = 500) -> 
         ]
     if not claimed:
         return 0
-    queue.enqueue_many([
-        Queue.prepare_data(place_call, args=(callback_id,), timeout=300, failure_ttl=7 * 24 * 3600)
-        for callback_id in claimed
-    ])
+    try:
+        queue.enqueue_many([
+            Queue.prepare_data(place_call, args=(callback_id,), timeout=300, failure_ttl=7 * 24 * 3600)
+            for callback_id in claimed
+        ])
+    except redis.RedisError:
+        # Give the claims back, so the next pass queues them.
+        with services.db.session() as session:
+            session.execute(
+                update(Callback).where(Callback.id.in_(claimed), Callback.status == "dialing").values(status="scheduled")
+            )
+        raise
     logger.info("Dispatcher: %s due callbacks queued", len(claimed))
     return len(claimed)
 
@@ -303,7 +311,7 @@ def record_attempt_outcome(services, callback_id: int, number: int, outcome: str
         callback.last_outcome = outcome
         worker_id = callback.worker_id
 
-        if outcome == "completed" and callback.status in ("in_progress", "completed"):
+        if outcome == "completed" and callback.status in ("in_progress", "completed") and _reached_first_question(session, callback):
             callback.status = "completed"
             fill_unanswered(session, callback)
         elif callback.status == "reschedule_requested":
@@ -319,6 +327,21 @@ def record_attempt_outcome(services, callback_id: int, number: int, outcome: str
     logger.info("Callback %s: attempt %s ended %s", callback_id, number, outcome)
     if send_fallback:
         send_unreached_sms(services, callback_id)
+
+
+def _reached_first_question(session, callback: Callback) -> bool:
+    """Tell whether the worker answered whether now is a safe time to talk.
+
+    A call that ended before that answer (hung up, silent, or left with the
+    safe exit) has not given the worker their chance, so it is retried.
+    """
+    from bot.db.models import QuestionnaireAnswer
+
+    return session.execute(
+        select(QuestionnaireAnswer.id).where(
+            QuestionnaireAnswer.callback_id == callback.id, QuestionnaireAnswer.question == "safe_to_talk"
+        )
+    ).first() is not None
 
 
 def _schedule_retry(session, callback: Callback, now: datetime, settings, at_next_slot: bool) -> bool:

@@ -3,7 +3,8 @@
 Each worker's first attempt is planned before anything is written, so a
 worker whose window can never be called under the quiet hours fails the
 roster instead of being skipped. A callback that already exists for the
-same audit and worker is left as it is, which makes importing twice safe.
+same audit and worker is left as it is, which makes importing twice safe; a corrected roster updates callbacks not yet called,
+and a withdrawn consent stops any further call.
 """
 
 import logging
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 class ImportSummary:
     audit: str
     created: int = 0
+    updated: int = 0
     unchanged: int = 0
     late: int = 0
     not_consented: int = 0
@@ -37,6 +39,7 @@ class ImportSummary:
         return {
             "audit": self.audit,
             "created": self.created,
+            "updated": self.updated,
             "unchanged": self.unchanged,
             "late": self.late,
             "not_consented": self.not_consented,
@@ -113,6 +116,28 @@ def _workers_by_pseudonym(session: Session, vault: Vault, settings: Settings, en
     return {e164: found[pseudonym] for e164, pseudonym in pseudonyms.items()}
 
 
+def _apply_changes(callback: Callback, entry, due, late) -> bool:
+    """Bring a callback in line with a corrected roster row; return whether it changed.
+
+    A withdrawn consent always stops further calls. Other corrections apply
+    only while no call has been placed.
+    """
+    if not entry.consent and callback.consent:
+        callback.consent = False
+        if callback.status in ("scheduled", "reschedule_requested"):
+            callback.status, callback.due_at = "opted_out", None
+        return True
+    wanted = (entry.language, entry.window_start.strftime("%H:%M"), entry.window_end.strftime("%H:%M"), entry.preferred_date)
+    current = (callback.language, callback.window_start, callback.window_end, callback.preferred_date)
+    if wanted == current and entry.consent == callback.consent:
+        return False
+    if callback.status != "scheduled" or callback.attempts:
+        return False
+    callback.language, callback.window_start, callback.window_end, callback.preferred_date = wanted
+    callback.consent, callback.due_at, callback.late = True, due, late
+    return True
+
+
 def import_roster(
     session: Session, vault: Vault, settings: Settings, roster: Roster, now: Optional[datetime] = None
 ) -> ImportSummary:
@@ -152,7 +177,10 @@ def import_roster(
         for entry, due, late in plans:
             worker = workers[entry.e164]
             if worker.id in existing:
-                summary.unchanged += 1
+                if _apply_changes(existing[worker.id], entry, due, late):
+                    summary.updated += 1
+                else:
+                    summary.unchanged += 1
                 continue
             callback = Callback(
                 audit_id=audit.id,

@@ -83,18 +83,28 @@ def _text(value) -> str:
     return "" if value is None else str(value).strip()
 
 
+# Dates outside these years are typing mistakes, and arithmetic on them overflows.
+YEARS = range(2000, 2101)
+
+
 def _parse_date(value: str, what: str) -> date:
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{what} {value!r} is invalid: use YYYY-MM-DD") from None
+    if parsed.year not in YEARS:
+        raise ValueError(f"{what} {value!r} is invalid: the year must be between {YEARS[0]} and {YEARS[-1]}")
+    return parsed
 
 
 def _parse_time(value: str, what: str) -> time:
     try:
-        return time.fromisoformat(value)
+        parsed = time.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{what} {value!r} is invalid: use HH:MM") from None
+    if parsed.tzinfo is not None:
+        raise ValueError(f"{what} {value!r} is invalid: give local factory time as HH:MM, without an offset")
+    return parsed
 
 
 def _audit_of(row: Mapping, line: int) -> AuditInfo:
@@ -125,7 +135,11 @@ def _worker_of(row: Mapping, line: int, audit: AuditInfo) -> RosterWorker:
         parsed = phonenumbers.parse(raw_phone, audit.country)
     except phonenumbers.NumberParseException:
         raise ValueError(f"phone is not a number of {audit.country}") from None
-    if not phonenumbers.is_possible_number(parsed):
+    # A number only dialable inside one area ("local only") or of a length
+    # no plan uses cannot be called from the hotline.
+    # NOTE: is_valid_number would also reject numbers not yet allocated,
+    # including the ranges kept for fiction, so the check stops at length.
+    if phonenumbers.is_possible_number_with_reason(parsed) != phonenumbers.ValidationResult.IS_POSSIBLE:
         raise ValueError(f"phone is not a possible number of {audit.country}")
 
     language = _text(row.get("language")).lower()
@@ -170,7 +184,7 @@ def validate_rows(audit_row: Mapping, rows: Iterable[Mapping], first_line: int =
                 if _text(row.get(name)) and _text(row.get(name)).upper() != _text(audit_row.get(name)).upper()
             ]
             if different:
-                errors.append(RowError(line, f"{', '.join(different)} differ from the first row; one roster holds one audit"))
+                errors.append(RowError(line, f"{', '.join(different)}: not the same as on the first row; one roster holds one audit"))
                 continue
         try:
             worker = _worker_of(row, line, audit)

@@ -32,6 +32,10 @@ MIN_SPEECH_CONFIDENCE = 0.3
 MAX_MISHEARD = 3
 SILENCES_BEFORE_KEYPAD = 2
 QUESTIONNAIRE_TRIGGER = "/EXTERNAL_questionnaire_start"
+CALL_ENDED_TRIGGER = "/EXTERNAL_call_ended"
+# Callbacks whose questionnaire is over; a call for one is hung up.
+CLOSED_CALLBACKS = frozenset({"completed", "unreached", "opted_out"})
+FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 
 @dataclass
@@ -96,6 +100,8 @@ class VoiceFlow:
     def status(self, request: VoiceRequest) -> None:
         """Record a call's progress; for a callback, apply the outcome and retry policy."""
         state = self.calls.load(request.call_sid)
+        if state is not None and request.call_status in FINAL_CALL_STATUSES and state.awaiting != "closed":
+            self._close_dialogue(state)
         callback_id = request.callback_id or (state.callback_id if state else None)
         if callback_id is not None:
             record_call_status(
@@ -103,6 +109,16 @@ class VoiceFlow:
                 answered_by=request.answered_by, error_code=request.error_code, call_sid=request.call_sid,
             )
         logger.info("Call %s: status %s", request.call_sid, request.call_status)
+
+    def _close_dialogue(self, state: CallState) -> None:
+        """Tell Rasa the call is over, so a report cut short is kept, escalated if critical."""
+        state.awaiting = "closed"
+        self.calls.save(state)
+        metadata = {"language": state.language, "channel": CHANNEL, "callback_id": state.callback_id}
+        try:
+            self.services.rasa.send(state.rasa_conversation_id, CALL_ENDED_TRIGGER, metadata)
+        except DialogueUnavailable as error:
+            logger.warning("Call %s: end of call not sent to Rasa (%s)", state.call_sid, error)
 
     def recording(self, request: VoiceRequest) -> None:
         """Keep the recording of a caller's account with the case of that call."""
@@ -184,6 +200,9 @@ class VoiceFlow:
             callback = session.get(Callback, request.callback_id)
             if callback is None or callback.worker_id != worker_id:
                 logger.error("Call %s: callback %s does not match the called worker", request.call_sid, request.callback_id)
+                return None
+            if callback.status in CLOSED_CALLBACKS or not callback.consent:
+                logger.warning("Call %s: callback %s is %s, not asked again", request.call_sid, callback.id, callback.status)
                 return None
         if not mark_answered(self.services, request.callback_id, request.attempt, request.answered_by, request.call_sid):
             # An answering machine: nothing is said, the next attempt follows.

@@ -44,7 +44,9 @@ def question(
             # A worker describing abuse may swear; the filter would mask their words.
             profanity_filter=False,
         )
-    if keypad:
+    if keypad and (len(keypad) > 1 or keypad_only):
+        # A menu answers with one key. A prompt that offers a single key
+        # beside speech ("or press 0") also takes longer input, such as a code.
         attributes["num_digits"] = 1
     gather = Gather(**attributes)
     for utterance in utterances:

@@ -120,7 +120,7 @@ def test_roster_imported_twice_changes_nothing(settings, stack, db, phones):
 
     assert first.status_code == second.status_code == 201
     assert first.json()["created"] == 3
-    assert second.json() == dict(first.json(), created=0, unchanged=3, late=0)
+    assert second.json() == dict(first.json(), created=0, updated=0, unchanged=3, late=0)
     assert len(callbacks_of(db, document["audit"]["audit_id"])) == 3
 
 
@@ -333,6 +333,37 @@ def test_import_roster_command_reports_bad_rows_then_imports(settings, stack, db
 
     imported = run(good)
     assert imported.returncode == 0, imported.stderr
-    assert "callbacks scheduled 1 (late 1), without consent and not called 1, already imported 0" in imported.stdout
+    assert "callbacks scheduled 1 (late 1), without consent and not called 1, updated 0, already imported 0" in imported.stdout
     statuses = sorted(c.status for c in callbacks_of(db, audit["audit_id"]))
     assert statuses == ["opted_out", "scheduled"]
+
+
+def test_corrected_roster_withdraws_consent_and_moves_window(settings, stack, db, phones):
+    document = roster(phones[:2], hour=3)
+    post_roster(settings, document)
+    document["workers"][0]["consent"] = "no"
+    document["workers"][1]["window_start"], document["workers"][1]["window_end"] = "10:00", "11:00"
+
+    response = post_roster(settings, document)
+
+    assert response.json()["updated"] == 2
+    first, second = callbacks_of(db, document["audit"]["audit_id"])
+    assert first.status == "opted_out"
+    assert first.due_at is None
+    assert (second.window_start, second.window_end) == ("10:00", "11:00")
+
+
+def test_callback_hung_up_before_first_question_is_retried(settings, stack, db, phones, twilio):
+    phone = phones[0]
+    document = roster([phone])
+    post_roster(settings, document)
+    callback_id = callbacks_of(db, document["audit"]["audit_id"])[0].id
+    (placed,) = placed_calls(twilio, phone)
+
+    call = answer(phone, placed, callback_id)
+    call.start(AnsweredBy="human")
+    call.end("completed")
+
+    (row,) = callbacks_of(db, document["audit"]["audit_id"])
+    assert row.status == "scheduled"
+    assert row.last_outcome == "completed"
