@@ -98,13 +98,24 @@ def command_simulate(args) -> int:
         return command_simulate_call(args, settings, gateway, public)
 
     def show(message):
-        print(f"hotline> {message.body}", flush=True)
+        if message.to == args.number:
+            print(f"hotline> {message.body}", flush=True)
+
+    def show_call(call):
+        # The worker's number is not printed: the callback id is enough to answer.
+        query = dict(part.split("=", 1) for part in call.url.split("?", 1)[-1].split("&") if "=" in part)
+        print(
+            f"(the hotline is placing callback {query.get('callback', '?')}: answer it in another terminal with "
+            f"./hotline simulate --callback {query.get('callback', '?')} --number <that worker's number>)",
+            flush=True,
+        )
 
     double = TwilioDouble(
         account_sid=settings.twilio_account_sid,
         auth_token=settings.twilio_auth_token,
         port=args.twilio_port,
         on_message=show,
+        on_call=show_call,
     )
     try:
         double.start()

@@ -72,6 +72,7 @@ class TwilioDouble:
     callback_delay_seconds: float = 0.05
     opted_out: Set[str] = field(default_factory=set)
     on_message: Optional[Callable[[SentMessage], None]] = None
+    on_call: Optional[Callable[["PlacedCall"], None]] = None
     messages: List[SentMessage] = field(default_factory=list)
     recordings: List[Recording] = field(default_factory=list)
     calls: List[PlacedCall] = field(default_factory=list)
@@ -147,6 +148,8 @@ class TwilioDouble:
             placed_at=time.time(),
         )
         self.calls.append(call)
+        if self.on_call:
+            self.on_call(call)
         self._reply(handler, 201, {
             "sid": call.sid, "account_sid": self.account_sid, "to": call.to, "from": call.from_,
             "status": "queued", "direction": "outbound-api", "api_version": "2010-04-01",
