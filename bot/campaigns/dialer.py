@@ -411,6 +411,16 @@ def mark_answered(
         else:
             query = query.where(CallAttempt.call_sid == call_sid)
         attempt = session.execute(query.limit(1)).scalar_one_or_none()
+        if attempt is None and attempt_number is None:
+            # A call answered under another call SID than the one placed
+            # (as the simulator does) belongs to the attempt still open.
+            attempt = session.execute(
+                select(CallAttempt)
+                .where(CallAttempt.callback_id == callback_id, CallAttempt.status.not_in(FINAL_ATTEMPT_STATUSES))
+                .order_by(CallAttempt.number.desc()).limit(1)
+            ).scalar_one_or_none()
+            if attempt is not None:
+                attempt.call_sid = call_sid
         if attempt is None:
             callback = session.get(Callback, callback_id)
             callback.attempts += 1
