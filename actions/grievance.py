@@ -268,8 +268,8 @@ def save_partial_grievance(tracker: Tracker) -> Optional[int]:
             return None
         case = create_case(session, ctx.vault, worker, grievance, conversation_id_of(session, tracker))
         if case.severity == "critical":
-            # NOTE: the worker left before saying when a call back is safe, so
-            # the agent sees no safe time and must wait for the worker.
+            # NOTE: the worker left before giving a safe time for a call back,
+            # so the escalation has none and an agent must not call blindly.
             escalate(
                 session, ctx.vault, ctx.queue, worker,
                 reason="critical_grievance", severity="critical", case=case,

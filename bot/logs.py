@@ -7,7 +7,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 # Defence in depth: code never logs a number, but a library or a traceback
 # might. A phone number here is "+" and 8 to 15 digits, spaces or dashes
-# allowed, or a bare run of 10 to 15 digits; dates, IP addresses and short
+# allowed, or a bare run of 10 to 15 digits. Dates, IP addresses and short
 # ids are left alone.
 _PHONE_LIKE = re.compile(r"\+\d(?:[ -]?\d){7,14}(?!\d)|(?<![\w.])\d{10,15}(?![\w.])")
 

@@ -120,7 +120,7 @@ def dispatch_due(services, now: Optional[datetime] = None, limit: int = 500) -> 
 
 
 # A callback claimed this long ago whose call never reached Twilio was lost
-# by a worker that died; one whose call Twilio never reported ended is
+# by a worker that died. A call that Twilio never reported as ended is
 # treated as failed after the longer wait.
 STUCK_BEFORE_PLACING = timedelta(minutes=15)
 STUCK_IN_CALL = timedelta(hours=3)

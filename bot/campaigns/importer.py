@@ -3,8 +3,9 @@
 Each worker's first attempt is planned before anything is written, so a
 worker whose window can never be called under the quiet hours fails the
 roster instead of being skipped. A callback that already exists for the
-same audit and worker is left as it is, which makes importing twice safe; a corrected roster updates callbacks not yet called,
-and a withdrawn consent stops any further call.
+same audit and worker is left as it is, which makes importing twice safe.
+A corrected roster updates callbacks not yet called, and a withdrawn
+consent stops any further call.
 """
 
 import logging
