@@ -47,12 +47,29 @@ def ports() -> Ports:
     return Ports.free()
 
 
+def _database_url(test_dir: Path) -> str:
+    """Return a fresh database: SQLite by default, or one on the server of TEST_STACK_POSTGRES_URL."""
+    server = os.environ.get("TEST_STACK_POSTGRES_URL")
+    if not server:
+        return f"sqlite:///{test_dir / 'hotline.db'}"
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"hotline_stack_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.rsplit("/", 1)[0] + f"/{name}"
+
+
 @pytest.fixture(scope="session")
 def settings(test_dir, ports, twilio):
     return load_settings(
         environ={},
         env="test",
-        database_url=f"sqlite:///{test_dir / 'hotline.db'}",
+        database_url=_database_url(test_dir),
         redis_url=f"redis://127.0.0.1:{ports.redis}/0",
         rasa_url=f"http://127.0.0.1:{ports.rasa}",
         public_base_url=f"http://127.0.0.1:{ports.gateway}",
