@@ -47,11 +47,13 @@ def ports() -> Ports:
     return Ports.free()
 
 
-def _database_url(test_dir: Path) -> str:
-    """Return a fresh database: SQLite by default, or one on the server of TEST_STACK_POSTGRES_URL."""
+@pytest.fixture(scope="session")
+def database_url(test_dir):
+    """A fresh database: SQLite by default, or one on the server of TEST_STACK_POSTGRES_URL."""
     server = os.environ.get("TEST_STACK_POSTGRES_URL")
     if not server:
-        return f"sqlite:///{test_dir / 'hotline.db'}"
+        yield f"sqlite:///{test_dir / 'hotline.db'}"
+        return
     import uuid
 
     from sqlalchemy import create_engine, text
@@ -60,16 +62,18 @@ def _database_url(test_dir: Path) -> str:
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-    return server.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture(scope="session")
-def settings(test_dir, ports, twilio):
+def settings(test_dir, ports, twilio, database_url):
     return load_settings(
         environ={},
         env="test",
-        database_url=_database_url(test_dir),
+        database_url=database_url,
         redis_url=f"redis://127.0.0.1:{ports.redis}/0",
         rasa_url=f"http://127.0.0.1:{ports.rasa}",
         public_base_url=f"http://127.0.0.1:{ports.gateway}",
