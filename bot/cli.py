@@ -263,7 +263,8 @@ def command_import_roster(args) -> int:
         print(f"{args.roster_file}: not UTF-8 text; save the roster as UTF-8 CSV", file=sys.stderr)
         return 2
     try:
-        roster = parse_json(json.loads(text)) if args.roster_file.suffix == ".json" else parse_csv(text)
+        rules = settings.calling_rules()
+        roster = parse_json(json.loads(text), rules) if args.roster_file.suffix == ".json" else parse_csv(text, rules)
         database = Database(settings.database_url)
         with database.session() as session:
             summary = import_roster(session, Vault(settings.encryption_keys), settings, roster)

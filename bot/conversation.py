@@ -191,8 +191,18 @@ class Menu:
         return bool(self.prompt) and self.prompt.startswith("utter_ask_") and not self.keypad
 
     def intent_for(self, text: str) -> Optional[str]:
-        intent = self.keypad.get(text.strip())
-        return f"/{intent}" if intent else None
+        """Return the intent payload a digit stands for after this menu.
+
+        A lone digit the menu does not offer is a misunderstanding, not a
+        word for the model to guess at.
+        """
+        digit = text.strip()
+        intent = self.keypad.get(digit)
+        if intent:
+            return f"/{intent}"
+        if self.keypad and len(digit) == 1 and digit.isdigit():
+            return "/nlu_fallback"
+        return None
 
 
 def _menu_key(services: Services, pseudonym: str) -> str:

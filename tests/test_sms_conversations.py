@@ -270,3 +270,8 @@ def test_vietnamese_violence_with_wages_is_critical(phone, db):
 
     (case,) = cases_of(db, phone)
     assert case.severity == "critical"
+
+
+def test_digit_not_on_menu_is_misunderstood(phone):
+    phone.text("hello")
+    assert "did not understand" in phone.text("9")[-1].lower()

@@ -167,8 +167,26 @@ def _worker_of(row: Mapping, line: int, audit: AuditInfo) -> RosterWorker:
     )
 
 
-def validate_rows(audit_row: Mapping, rows: Iterable[Mapping], first_line: int = 2, check_audit_columns: bool = True) -> Roster:
-    """Validate an audit and its workers; raise RosterError listing every bad row."""
+def _check_window(worker: RosterWorker, rules) -> None:
+    from bot.campaigns.schedule import CallingRules, Preference, slots_of_day
+
+    preference = Preference(worker.window_start, worker.window_end)
+    # Every day has the same quiet hours, so any day without blocks will do.
+    quiet_only = CallingRules(rules.quiet_start, rules.quiet_end)
+    if not list(slots_of_day(date(2026, 1, 5), preference, quiet_only)):
+        raise ValueError(
+            f"time window {worker.window_start:%H:%M}-{worker.window_end:%H:%M} falls entirely in the quiet hours "
+            f"{rules.quiet_start:%H:%M}-{rules.quiet_end:%H:%M}; no call could be placed"
+        )
+
+
+def validate_rows(
+    audit_row: Mapping, rows: Iterable[Mapping], first_line: int = 2, check_audit_columns: bool = True, rules=None
+) -> Roster:
+    """Validate an audit and its workers; raise RosterError listing every bad row.
+
+    With ``rules`` (CallingRules), a window inside the quiet hours is a bad row too.
+    """
     errors: List[RowError] = []
     try:
         audit = _audit_of(audit_row, first_line)
@@ -188,6 +206,8 @@ def validate_rows(audit_row: Mapping, rows: Iterable[Mapping], first_line: int =
                 continue
         try:
             worker = _worker_of(row, line, audit)
+            if rules is not None:
+                _check_window(worker, rules)
         except ValueError as error:
             errors.append(RowError(line, str(error)))
             continue
@@ -202,7 +222,7 @@ def validate_rows(audit_row: Mapping, rows: Iterable[Mapping], first_line: int =
     return roster
 
 
-def parse_csv(text: str) -> Roster:
+def parse_csv(text: str, rules=None) -> Roster:
     """Parse a roster CSV, one row per worker with the audit's columns on each row."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [name for name in ("audit_id", "phone", "language", "window_start", "window_end", "consent") if name not in (reader.fieldnames or [])]
@@ -211,10 +231,10 @@ def parse_csv(text: str) -> Roster:
     rows = list(reader)
     if not rows:
         raise RosterError([RowError(2, "the roster has no workers")])
-    return validate_rows(rows[0], rows)
+    return validate_rows(rows[0], rows, rules=rules)
 
 
-def parse_json(document: Mapping) -> Roster:
+def parse_json(document: Mapping, rules=None) -> Roster:
     """Parse a roster posted as JSON: ``{"audit": {...}, "workers": [{...}, ...]}``.
 
     Line numbers count workers from 1.
@@ -226,4 +246,4 @@ def parse_json(document: Mapping) -> Roster:
         raise RosterError([RowError(0, '"workers" must be a non-empty list')])
     if not all(isinstance(worker, Mapping) for worker in workers):
         raise RosterError([RowError(0, 'each entry of "workers" must be an object')])
-    return validate_rows(document["audit"], workers, first_line=1, check_audit_columns=False)
+    return validate_rows(document["audit"], workers, first_line=1, check_audit_columns=False, rules=rules)

@@ -12,7 +12,7 @@ import logging
 from flask import Blueprint, current_app, request
 
 from bot.campaigns.importer import import_roster
-from bot.campaigns.roster import RosterError, parse_csv, parse_json
+from bot.campaigns.roster import RosterError, RowError, parse_csv, parse_json
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +28,17 @@ def _authorised() -> bool:
 
 
 def _parse():
+    rules = current_app.config["HOTLINE"].calling_rules()
     if request.is_json:
-        return parse_json(request.get_json(silent=True))
+        document = request.get_json(silent=True)
+        if document is None:
+            raise RosterError([RowError(0, "the body is not valid JSON")])
+        return parse_json(document, rules)
     upload = request.files.get("roster")
     if upload is not None:
-        return parse_csv(upload.read().decode("utf-8-sig"))
+        return parse_csv(upload.read().decode("utf-8-sig"), rules)
     if request.mimetype in ("text/csv", "text/plain"):
-        return parse_csv(request.get_data(as_text=True))
+        return parse_csv(request.get_data(as_text=True), rules)
     raise RosterError([])
 
 

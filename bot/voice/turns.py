@@ -235,6 +235,9 @@ class VoiceFlow:
 
         if digits:
             intent = state.keypad.get(digits) if len(digits) == 1 else None
+            if intent is None and len(digits) == 1 and len(state.keypad) > 1:
+                # A key the menu does not offer.
+                intent = "nlu_fallback"
             text, method = (f"/{intent}" if intent else digits), "dtmf"
         else:
             if request.confidence is not None and request.confidence < MIN_SPEECH_CONFIDENCE:

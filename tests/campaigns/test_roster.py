@@ -94,3 +94,12 @@ def test_json_roster_parses():
 def test_malformed_json_roster_is_rejected(document):
     with pytest.raises(RosterError):
         parse_json(document)
+
+
+def test_window_in_quiet_hours_is_reported_with_other_bad_rows():
+    from bot.campaigns.schedule import CallingRules
+
+    with pytest.raises(RosterError) as raised:
+        parse_csv(_csv(f"{AUDIT},07700900004,vi,,22:00,23:00,yes", f"{AUDIT},07700900005,xx,,18:00,20:00,yes"), CallingRules())
+    assert [error.line for error in raised.value.errors] == [2, 3]
+    assert "falls entirely in the quiet hours 21:00-08:00" in raised.value.errors[0].reason
