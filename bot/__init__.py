@@ -19,12 +19,19 @@ def create_app(settings: Optional[Settings] = None, **overrides) -> Flask:
         overrides: single settings to replace, by field name.
     """
     from bot.channels import errors, nlg, rosters, sms, status, voice
+    from bot import console
     from bot.services import Services
 
     settings = settings or load_settings(**overrides)
     app = Flask(__name__)
     app.config["HOTLINE"] = settings
     app.config["SECRET_KEY"] = settings.secret_key
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+    )
     app.extensions["hotline"] = Services(settings)
 
     app.register_blueprint(sms.blueprint)
@@ -32,6 +39,7 @@ def create_app(settings: Optional[Settings] = None, **overrides) -> Flask:
     app.register_blueprint(nlg.blueprint)
     app.register_blueprint(voice.blueprint)
     app.register_blueprint(rosters.blueprint)
+    app.register_blueprint(console.blueprint)
     errors.register(app)
 
     _restore_escalation_queue(app.extensions["hotline"])

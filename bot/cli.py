@@ -362,6 +362,27 @@ def command_worker(args) -> int:
     return 0
 
 
+def command_create_account(args) -> int:
+    """Create a console account; the password is read from standard input."""
+    import getpass
+
+    from bot.console.accounts import AccountError, create_account
+    from bot.db.session import Database, upgrade_schema
+
+    settings = load_settings()
+    upgrade_schema(settings.database_url)
+    password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            account = create_account(session, args.username, password, args.role, args.language)
+            print(f"Account {account.username} ({account.role}) created")
+    except AccountError as error:
+        print(f"Account not created: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="Confidential worker-voice hotline")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -401,6 +422,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run a call worker (rq) that places queued calls")
     worker.add_argument("--burst", action="store_true", help="exit once the queue is empty")
     worker.set_defaults(run=command_worker)
+
+    account = commands.add_parser("create-account", help="create a console account (password on standard input)")
+    account.add_argument("username")
+    account.add_argument("--role", required=True, choices=("agent", "supervisor", "analyst", "administrator"))
+    account.add_argument("--language", default="en", help="the language the agent reads (default en)")
+    account.set_defaults(run=command_create_account)
 
     factories = commands.add_parser("import-factories", help="import factories from CSV (code,name,country)")
     factories.add_argument("csv_file", type=Path)

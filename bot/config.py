@@ -73,6 +73,8 @@ class Settings:
     calls_per_second: float = 1.0
     callback_delay_days: int = 5
     roster_api_token: str = DEV_ROSTER_API_TOKEN
+    sla_critical_hours: int = 4
+    sla_normal_hours: int = 72
     misunderstood_limit: int = DEFAULT_MISUNDERSTOOD_LIMIT
     session_minutes: int = DEFAULT_SESSION_MINUTES
 
@@ -117,6 +119,8 @@ ENV_NAMES = {
     "calls_per_second": "CALLS_PER_SECOND",
     "callback_delay_days": "CALLBACK_DELAY_DAYS",
     "roster_api_token": "ROSTER_API_TOKEN",
+    "sla_critical_hours": "SLA_CRITICAL_HOURS",
+    "sla_normal_hours": "SLA_NORMAL_HOURS",
     "misunderstood_limit": "MISUNDERSTOOD_LIMIT",
     "session_minutes": "SESSION_MINUTES",
 }

@@ -115,7 +115,7 @@ def test_menu_digit_starts_intake_and_category_comes_from_description(phone, db)
     assert escalations_of(db, phone)[0].reason == "critical_grievance"
 
 
-def test_unclear_yes_no_answer_is_asked_again_then_recorded_unknown(phone, db):
+def test_unclear_yes_no_answer_is_asked_again_then_recorded_unknown(phone, db, factory):
     phone.text("my boss did not pay my salary this month")
     phone.text("VN0421")
     phone.text("last week")
@@ -128,7 +128,7 @@ def test_unclear_yes_no_answer_is_asked_again_then_recorded_unknown(phone, db):
     assert case.still_happening == "unknown"
 
 
-def test_reference_code_gives_status_only_to_its_worker(phone, us_phone, db):
+def test_reference_code_gives_status_only_to_its_worker(phone, us_phone, db, factory):
     phone.text("the dormitory has no clean water and 20 people in one room")
     for answer in ("VN0421", "a month", "1", "1", "2"):
         phone.text(answer)
@@ -145,7 +145,7 @@ def test_reference_code_gives_status_only_to_its_worker(phone, us_phone, db):
     assert "found no report" in other.lower()
 
 
-def test_child_labour_report_escalates(phone, db):
+def test_child_labour_report_escalates(phone, db, factory):
     phone.text("there are children under 15 working in our factory")
     for answer in ("VN0421", "since january", "1", "1", "2"):
         phone.text(answer)

@@ -137,6 +137,8 @@ class Escalation(Base):
     language = Column(String(8))
     channel = Column(String(10))
     callback_time_ciphertext = Column(LargeBinary)
+    claimed_by = Column(ForeignKey("accounts.id"))
+    claimed_at = Column(DateTime(timezone=True))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     case = relationship("Case")
@@ -222,3 +224,32 @@ class CallAttempt(Base):
     error_code = Column(String(16))
     placed_at = Column(DateTime(timezone=True))
     ended_at = Column(DateTime(timezone=True))
+
+
+class Account(Base):
+    """A person who signs in to the console: agent, supervisor, analyst or administrator."""
+
+    __tablename__ = "accounts"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    password_hash = Column(String(256), nullable=False)
+    role = Column(String(16), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime(timezone=True))
+    language = Column(String(8), nullable=False, default="en")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class AuditTrail(Base):
+    """Who did what in the console, and when."""
+
+    __tablename__ = "audit_trail"
+
+    id = Column(Integer, primary_key=True)
+    account_id = Column(ForeignKey("accounts.id"))
+    action = Column(String(40), nullable=False)
+    subject = Column(String(40))
+    detail = Column(String(400))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

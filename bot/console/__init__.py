@@ -1,0 +1,121 @@
+"""The agents' console: sign-in, the escalation queue, and account management.
+
+Pages are rendered on the server with Jinja, which escapes every value.
+"""
+
+import logging
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+
+from bot.console.accounts import AccountError, ROLES, allowed, authenticate, create_account, record
+from bot.console.auth import check_csrf, csrf_token, current_account, requires, sign_in
+from bot.console.queue import claim, format_duration, queue_rows
+from bot.db.models import Account
+
+logger = logging.getLogger(__name__)
+
+blueprint = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
+SESSION_LIFETIME = timedelta(hours=8)
+
+
+def _services():
+    return current_app.extensions["hotline"]
+
+
+@blueprint.app_context_processor
+def _template_helpers():
+    return {"csrf_token": csrf_token, "format_duration": format_duration}
+
+
+@blueprint.get("/")
+def home():
+    account = current_account()
+    if account is None:
+        return redirect(url_for("console.sign_in_form"))
+    if allowed(account.role, "view_queue"):
+        return redirect(url_for("console.queue"))
+    if allowed(account.role, "manage_accounts"):
+        return redirect(url_for("console.accounts"))
+    return render_template("console/home.html", account=account)
+
+
+@blueprint.get("/sign-in")
+def sign_in_form():
+    return render_template("console/sign_in.html", error=None)
+
+
+@blueprint.post("/sign-in")
+def sign_in_submit():
+    check_csrf()
+    with _services().db.session() as session:
+        account, error = authenticate(session, request.form.get("username", ""), request.form.get("password", ""))
+        if account is not None:
+            sign_in(account)
+    if error:
+        return render_template("console/sign_in.html", error=error), 401
+    target = request.args.get("next", "")
+    # Only a path of this console, never another site.
+    if not target.startswith("/console/") or target.startswith("//"):
+        target = url_for("console.home")
+    return redirect(target)
+
+
+@blueprint.post("/sign-out")
+def sign_out():
+    from flask import session
+
+    check_csrf()
+    account_id = session.get("account_id")
+    session.clear()
+    if account_id is not None:
+        with _services().db.session() as db_session:
+            record(db_session, account_id, "signed_out")
+    return redirect(url_for("console.sign_in_form"))
+
+
+@blueprint.get("/queue")
+@requires("view_queue")
+def queue():
+    services = _services()
+    with services.db.session() as session:
+        rows = queue_rows(session, services.settings)
+    return render_template("console/queue.html", account=g.account, rows=rows)
+
+
+@blueprint.post("/escalations/<int:escalation_id>/claim")
+@requires("claim_escalation")
+def claim_escalation(escalation_id: int):
+    services = _services()
+    with services.db.session() as session:
+        claimed = claim(session, services, escalation_id, g.account)
+    if not claimed:
+        flash(f"Escalation {escalation_id} was already claimed by someone else.")
+    return redirect(url_for("console.queue"))
+
+
+@blueprint.get("/accounts")
+@requires("manage_accounts")
+def accounts():
+    with _services().db.session() as session:
+        listed = session.query(Account).order_by(Account.username).all()
+    return render_template("console/accounts.html", account=g.account, accounts=listed, roles=ROLES, error=None)
+
+
+@blueprint.post("/accounts")
+@requires("manage_accounts")
+def create_account_submit():
+    form = request.form
+    with _services().db.session() as session:
+        try:
+            created = create_account(session, form.get("username", ""), form.get("password", ""), form.get("role", ""), form.get("language", "en"))
+        except AccountError as error:
+            listed = session.query(Account).order_by(Account.username).all()
+            return render_template("console/accounts.html", account=g.account, accounts=listed, roles=ROLES, error=str(error)), 422
+        record(session, g.account.id, "created_account", subject=f"account:{created.id}", detail=created.role)
+    return redirect(url_for("console.accounts"))
+
+
+@blueprint.errorhandler(403)
+def forbidden(error):
+    return render_template("console/error.html", message=error.description), 403

@@ -1,0 +1,172 @@
+"""The console: sign-in, lockout, CSRF, roles, and claiming from the escalation queue."""
+
+import itertools
+import re
+
+import pytest
+
+from bot import create_app
+from bot.console.accounts import create_account
+from bot.db.models import Escalation
+
+PASSWORD = "correct horse battery"
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def app(settings, stack):
+    application = create_app(settings)
+    application.testing = True
+    yield application
+    application.extensions["hotline"].close()
+
+
+@pytest.fixture
+def make_account(db):
+    def make(role):
+        username = f"{role}{next(_names)}"
+        with db.session() as session:
+            create_account(session, username, PASSWORD, role)
+        return username
+
+    return make
+
+
+def _token(page: bytes) -> str:
+    return re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
+
+
+def signed_in(app, username, password=PASSWORD):
+    client = app.test_client()
+    form = client.get("/console/sign-in")
+    response = client.post("/console/sign-in", data={"username": username, "password": password, "csrf_token": _token(form.data)})
+    return client, response
+
+
+def test_sign_in_with_wrong_password_is_rejected(app, make_account):
+    _, response = signed_in(app, make_account("agent"), password="wrong password!")
+    assert response.status_code == 401
+    assert b"invalid username or password" in response.data
+
+
+def test_repeated_failures_lock_the_account(app, make_account):
+    username = make_account("agent")
+    for _ in range(5):
+        signed_in(app, username, password="wrong password!")
+    _, response = signed_in(app, username)
+
+    assert response.status_code == 401
+    assert b"locked" in response.data
+
+
+def test_sign_in_without_csrf_token_is_rejected(app, make_account):
+    client = app.test_client()
+    response = client.post("/console/sign-in", data={"username": make_account("agent"), "password": PASSWORD})
+    assert response.status_code == 400
+
+
+def test_sign_in_refuses_to_redirect_off_site(app, make_account):
+    client = app.test_client()
+    form = client.get("/console/sign-in")
+    response = client.post(
+        "/console/sign-in?next=//elsewhere.example/x",
+        data={"username": make_account("agent"), "password": PASSWORD, "csrf_token": _token(form.data)},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/console/"
+
+
+ROUTES = [
+    ("GET", "/console/queue"),
+    ("POST", "/console/escalations/1/claim"),
+    ("GET", "/console/accounts"),
+    ("POST", "/console/accounts"),
+]
+ALLOWED = {
+    "agent": {"/console/queue", "/console/escalations/1/claim"},
+    "supervisor": {"/console/queue", "/console/escalations/1/claim"},
+    "analyst": set(),
+    "administrator": {"/console/accounts"},
+}
+
+
+@pytest.mark.parametrize("role", sorted(ALLOWED))
+@pytest.mark.parametrize("method, path", ROUTES)
+def test_each_route_allows_only_its_roles(app, make_account, role, method, path):
+    client, _ = signed_in(app, make_account(role))
+    token = _token(client.get("/console/sign-in").data)
+    response = client.get(path) if method == "GET" else client.post(path, data={"csrf_token": token})
+
+    if path in ALLOWED[role]:
+        assert response.status_code in (200, 302, 422)
+    else:
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize("method, path", ROUTES)
+def test_each_route_sends_strangers_to_sign_in(app, method, path):
+    client = app.test_client()
+    response = client.get(path) if method == "GET" else client.post(path)
+    assert response.status_code == 302
+    assert "/console/sign-in" in response.headers["Location"]
+
+
+def test_queue_lists_critical_first_without_numbers(app, make_account, phone, db):
+    phone.text("there are children under 15 working in our factory")
+    for answer in ("Sunrise Garments", "since january", "1", "1", "2"):
+        phone.text(answer)
+    client, _ = signed_in(app, make_account("agent"))
+    page = client.get("/console/queue").data.decode()
+
+    severities = re.findall(r'data-label="Severity" class="(\w+)"', page)
+    assert "critical" in severities
+    assert severities == sorted(severities, key=["critical", "normal"].index)
+    assert phone.number not in page
+    assert phone.number[1:] not in page
+
+
+def test_claim_gives_escalation_to_one_agent(app, make_account, phone, db, redis_client, settings):
+    phone.text("i want to talk to a real person")
+    phone.text("monday evening")
+    with db.session() as session:
+        escalation = session.query(Escalation).order_by(Escalation.id.desc()).first()
+    first, _ = signed_in(app, make_account("agent"))
+    second, _ = signed_in(app, make_account("agent"))
+
+    token = _token(first.get("/console/queue").data)
+    first.post(f"/console/escalations/{escalation.id}/claim", data={"csrf_token": token})
+    token = _token(second.get("/console/queue").data)
+    response = second.post(f"/console/escalations/{escalation.id}/claim", data={"csrf_token": token}, follow_redirects=True)
+
+    assert b"already claimed" in response.data
+    with db.session() as session:
+        assert session.get(Escalation, escalation.id).status == "claimed"
+    assert redis_client.zscore(f"{settings.redis_prefix}:escalations:queue", str(escalation.id)) is None
+
+
+def test_administrator_creates_account_but_cannot_read_queue(app, make_account):
+    client, _ = signed_in(app, make_account("administrator"))
+    token = _token(client.get("/console/accounts").data)
+    response = client.post("/console/accounts", data={
+        "csrf_token": token, "username": f"newagent{next(_names)}", "password": PASSWORD, "role": "agent",
+    })
+
+    assert response.status_code == 302
+    assert client.get("/console/queue").status_code == 403
+
+
+def test_weak_password_is_rejected_with_reason(app, make_account):
+    client, _ = signed_in(app, make_account("administrator"))
+    token = _token(client.get("/console/accounts").data)
+    response = client.post("/console/accounts", data={"csrf_token": token, "username": "shortpw", "password": "short", "role": "agent"})
+
+    assert response.status_code == 422
+    assert b"at least 12 characters" in response.data
+
+
+def test_sign_out_ends_the_session(app, make_account):
+    client, _ = signed_in(app, make_account("agent"))
+    token = _token(client.get("/console/queue").data)
+    client.post("/console/sign-out", data={"csrf_token": token})
+
+    assert client.get("/console/queue").status_code == 302
