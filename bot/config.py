@@ -73,6 +73,7 @@ class Settings:
     calls_per_second: float = 1.0
     callback_delay_days: int = 5
     roster_api_token: str = DEV_ROSTER_API_TOKEN
+    translate_base_url: str = ""
     sla_critical_hours: int = 4
     sla_normal_hours: int = 72
     misunderstood_limit: int = DEFAULT_MISUNDERSTOOD_LIMIT
@@ -119,6 +120,7 @@ ENV_NAMES = {
     "calls_per_second": "CALLS_PER_SECOND",
     "callback_delay_days": "CALLBACK_DELAY_DAYS",
     "roster_api_token": "ROSTER_API_TOKEN",
+    "translate_base_url": "TRANSLATE_BASE_URL",
     "sla_critical_hours": "SLA_CRITICAL_HOURS",
     "sla_normal_hours": "SLA_NORMAL_HOURS",
     "misunderstood_limit": "MISUNDERSTOOD_LIMIT",

@@ -191,6 +191,7 @@ class Stack:
             "CALLS_PER_SECOND": str(s.calls_per_second),
             "CALLBACK_DELAY_DAYS": str(s.callback_delay_days),
             "ROSTER_API_TOKEN": s.roster_api_token,
+            "TRANSLATE_BASE_URL": s.translate_base_url,
             "ACTION_SERVER_URL": f"http://127.0.0.1:{self.ports.actions}/webhook",
             "NLG_URL": f"http://127.0.0.1:{self.ports.gateway}/rasa/nlg",
             "REDIS_HOST": redis_url.hostname or "127.0.0.1",

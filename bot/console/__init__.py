@@ -6,10 +6,11 @@ Pages are rendered on the server with Jinja, which escapes every value.
 import logging
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from bot.console.accounts import AccountError, ROLES, allowed, authenticate, create_account, record
 from bot.console.auth import check_csrf, csrf_token, current_account, requires, sign_in
+from bot.console.cases import case_view
 from bot.console.queue import claim, format_duration, queue_rows
 from bot.db.models import Account
 
@@ -92,6 +93,18 @@ def claim_escalation(escalation_id: int):
     if not claimed:
         flash(f"Escalation {escalation_id} was already claimed by someone else.")
     return redirect(url_for("console.queue"))
+
+
+@blueprint.get("/escalations/<int:escalation_id>")
+@requires("read_case")
+def escalation(escalation_id: int):
+    services = _services()
+    with services.db.session() as session:
+        view = case_view(session, services.vault, escalation_id, g.account.language, services.settings.translate_base_url)
+        if view is None:
+            abort(404)
+        record(session, g.account.id, "read_case", subject=f"escalation:{escalation_id}")
+        return render_template("console/escalation.html", account=g.account, view=view)
 
 
 @blueprint.get("/accounts")

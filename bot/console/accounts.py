@@ -18,6 +18,7 @@ ROLES = ("agent", "supervisor", "analyst", "administrator")
 PERMISSIONS = {
     "view_queue": {"agent", "supervisor"},
     "claim_escalation": {"agent", "supervisor"},
+    "read_case": {"agent", "supervisor"},
     "manage_accounts": {"administrator"},
 }
 MAX_FAILED_LOGINS = 5

@@ -170,3 +170,80 @@ def test_sign_out_ends_the_session(app, make_account):
     client.post("/console/sign-out", data={"csrf_token": token})
 
     assert client.get("/console/queue").status_code == 302
+
+
+@pytest.fixture
+def translating_app(settings, stack):
+    from dataclasses import replace
+
+    from bot.simulator.translate_double import TranslateDouble
+
+    double = TranslateDouble().start()
+    application = create_app(replace(settings, translate_base_url=double.base_url))
+    application.testing = True
+    yield application, double
+    application.extensions["hotline"].close()
+    double.stop()
+
+
+def _escalate_in_chinese(phone, db):
+    from tests.helpers import escalations_of
+
+    phone.text("我想跟真人说话")
+    phone.text("晚上八点以后")
+    (escalation,) = escalations_of(db, phone)
+    return escalation.id
+
+
+def test_case_page_shows_original_beside_translation(translating_app, make_account, phone, db):
+    app, double = translating_app
+    escalation_id = _escalate_in_chinese(phone, db)
+    client, _ = signed_in(app, make_account("agent"))
+
+    page = client.get(f"/console/escalations/{escalation_id}").data.decode()
+
+    assert "我想跟真人说话" in page
+    assert "[en] 我想跟真人说话" in page
+    assert "晚上八点以后" in page
+    assert double.requests > 0
+    assert phone.number[1:] not in page
+
+
+def test_case_page_marks_missing_translation(app, settings, make_account, phone, db):
+    from dataclasses import replace
+
+    from bot.stack import free_port
+
+    unreachable = create_app(replace(settings, translate_base_url=f"http://127.0.0.1:{free_port()}"))
+    unreachable.testing = True
+    escalation_id = _escalate_in_chinese(phone, db)
+    client, _ = signed_in(unreachable, make_account("agent"))
+
+    page = client.get(f"/console/escalations/{escalation_id}").data.decode()
+    unreachable.extensions["hotline"].close()
+
+    assert "我想跟真人说话" in page
+    assert "no translation available" in page
+
+
+def test_case_page_escapes_worker_text(translating_app, make_account, phone, db):
+    from tests.helpers import escalations_of
+
+    app, _ = translating_app
+    phone.text("hello")
+    phone.text("i want to talk to a real person")
+    phone.text("tomorrow <script>alert(1)</script>")
+    (escalation,) = escalations_of(db, phone)
+    escalation_id = escalation.id
+    client, _ = signed_in(app, make_account("agent"))
+
+    page = client.get(f"/console/escalations/{escalation_id}").data.decode()
+
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;" in page
+
+
+@pytest.mark.parametrize("role", ["analyst", "administrator"])
+def test_case_page_is_closed_to_roles_without_case_access(app, make_account, role):
+    client, _ = signed_in(app, make_account(role))
+    assert client.get("/console/escalations/1").status_code == 403
