@@ -10,9 +10,10 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 
 from bot.console.accounts import AccountError, ROLES, allowed, authenticate, create_account, record
 from bot.console.auth import check_csrf, csrf_token, current_account, requires, sign_in
-from bot.console.cases import case_view
+from bot.cases import CATEGORIES, STATUSES
+from bot.console.cases import CaseChangeError, case_notes, case_view, change_case
 from bot.console.queue import claim, format_duration, queue_rows
-from bot.db.models import Account
+from bot.db.models import Account, Case, Escalation
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,33 @@ def escalation(escalation_id: int):
         if view is None:
             abort(404)
         record(session, g.account.id, "read_case", subject=f"escalation:{escalation_id}")
-        return render_template("console/escalation.html", account=g.account, view=view)
+        notes = case_notes(session, services.vault, view.case.id) if view.case else []
+        return render_template(
+            "console/escalation.html", account=g.account, view=view, notes=notes,
+            categories=CATEGORIES, statuses=STATUSES,
+        )
+
+
+@blueprint.post("/escalations/<int:escalation_id>/case")
+@requires("manage_case")
+def update_case(escalation_id: int):
+    services = _services()
+    with services.db.session() as session:
+        escalation = session.get(Escalation, escalation_id)
+        case = session.get(Case, escalation.case_id) if escalation and escalation.case_id else None
+        if case is None:
+            abort(404)
+        try:
+            changed = change_case(
+                session, services.vault, case, g.account,
+                request.form.get("note", ""), request.form.get("category", ""), request.form.get("status", ""),
+            )
+        except CaseChangeError as error:
+            flash(str(error))
+            return redirect(url_for("console.escalation", escalation_id=escalation_id))
+    if changed:
+        flash(f"Saved: {', '.join(changed)}.")
+    return redirect(url_for("console.escalation", escalation_id=escalation_id))
 
 
 @blueprint.get("/accounts")

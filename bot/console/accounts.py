@@ -19,6 +19,7 @@ PERMISSIONS = {
     "view_queue": {"agent", "supervisor"},
     "claim_escalation": {"agent", "supervisor"},
     "read_case": {"agent", "supervisor"},
+    "manage_case": {"agent", "supervisor"},
     "manage_accounts": {"administrator"},
 }
 MAX_FAILED_LOGINS = 5

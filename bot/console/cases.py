@@ -70,3 +70,49 @@ def case_view(session: Session, vault, escalation_id: int, agent_language: str, 
             sent_at=message.created_at.strftime("%Y-%m-%d %H:%M"), translation=translation,
         ))
     return view
+
+
+class CaseChangeError(ValueError):
+    """A change to a case is not allowed; the message says why."""
+
+
+def change_case(session: Session, vault, case: Case, account, note: str, category: str, status: str) -> List[str]:
+    """Apply an agent's note, category and status to a case; return what changed.
+
+    A closed case is reopened by a supervisor only. Every change enters the
+    audit trail; the worker's reference code reports the new status.
+    """
+    from bot.cases import CATEGORIES, STATUSES, severity_of
+    from bot.console.accounts import record
+    from bot.db.models import CaseNote
+
+    changed = []
+    if category and category != case.category:
+        if category not in CATEGORIES:
+            raise CaseChangeError(f"category {category!r} is invalid: use one of {', '.join(CATEGORIES)}")
+        record(session, account.id, "changed_category", subject=f"case:{case.id}", detail=f"{case.category} -> {category}")
+        case.category, case.severity = category, severity_of(category)
+        changed.append("category")
+    if status and status != case.status:
+        if status not in STATUSES:
+            raise CaseChangeError(f"status {status!r} is invalid: use one of {', '.join(STATUSES)}")
+        if case.status == "closed" and account.role != "supervisor":
+            raise CaseChangeError("a closed case is reopened by a supervisor only")
+        record(session, account.id, "changed_status", subject=f"case:{case.id}", detail=f"{case.status} -> {status}")
+        case.status = status
+        changed.append("status")
+    if note.strip():
+        session.add(CaseNote(case_id=case.id, account_id=account.id, body_ciphertext=vault.encrypt(note.strip())))
+        record(session, account.id, "added_note", subject=f"case:{case.id}")
+        changed.append("note")
+    return changed
+
+
+def case_notes(session: Session, vault, case_id: int):
+    from bot.db.models import Account, CaseNote
+
+    rows = session.execute(
+        select(CaseNote, Account.username).join(Account, CaseNote.account_id == Account.id)
+        .where(CaseNote.case_id == case_id).order_by(CaseNote.id)
+    ).all()
+    return [(username, note.created_at.strftime("%Y-%m-%d %H:%M"), vault.decrypt(note.body_ciphertext)) for note, username in rows]

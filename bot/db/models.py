@@ -253,3 +253,15 @@ class AuditTrail(Base):
     subject = Column(String(40))
     detail = Column(String(400))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class CaseNote(Base):
+    """An agent's note on a case, encrypted like everything the worker said."""
+
+    __tablename__ = "case_notes"
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(ForeignKey("cases.id"), nullable=False, index=True)
+    account_id = Column(ForeignKey("accounts.id"), nullable=False)
+    body_ciphertext = Column(LargeBinary, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
