@@ -368,6 +368,7 @@ def command_create_account(args) -> int:
 
     from bot.console.accounts import AccountError, create_account
     from bot.db.session import Database, upgrade_schema
+    from bot.privacy import Vault
 
     settings = load_settings()
     upgrade_schema(settings.database_url)
@@ -375,7 +376,10 @@ def command_create_account(args) -> int:
     database = Database(settings.database_url)
     try:
         with database.session() as session:
-            account = create_account(session, args.username, password, args.role, args.language)
+            account = create_account(
+                session, args.username, password, args.role, args.language,
+                phone=args.phone, vault=Vault(settings.encryption_keys),
+            )
             print(f"Account {account.username} ({account.role}) created")
     except AccountError as error:
         print(f"Account not created: {error}", file=sys.stderr)
@@ -427,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     account.add_argument("username")
     account.add_argument("--role", required=True, choices=("agent", "supervisor", "analyst", "administrator"))
     account.add_argument("--language", default="en", help="the language the agent reads (default en)")
+    account.add_argument("--phone", help="the agent's phone for masked calls, international form")
     account.set_defaults(run=command_create_account)
 
     factories = commands.add_parser("import-factories", help="import factories from CSV (code,name,country)")

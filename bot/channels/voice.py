@@ -97,6 +97,20 @@ def recording():
     return "", 204
 
 
+@blueprint.post("/bridge")
+@twilio_request
+def bridge():
+    """Connect an agent who answered a masked call to the escalation's worker."""
+    from bot.console.calls import bridge_twiml
+
+    escalation = request.args.get("escalation", type=int)
+    if escalation is None:
+        return {"error": "expected an escalation query parameter"}, 400
+    services = current_app.extensions["hotline"]
+    with services.db.session() as session:
+        return _twiml(bridge_twiml(session, services, escalation))
+
+
 @blueprint.get("/audio/<language>/<path:name>")
 def audio(language: str, name: str):
     """Serve a recorded prompt; Twilio fetches it for <Play>."""

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from bot.console.accounts import AccountError, ROLES, allowed, authenticate, create_account, record
 from bot.console.auth import check_csrf, csrf_token, current_account, requires, sign_in
 from bot.cases import CATEGORIES, STATUSES
+from bot.console.calls import MaskedCallError, place_masked_call
 from bot.console.cases import CaseChangeError, case_notes, case_view, change_case
 from bot.console.queue import claim, format_duration, queue_rows
 from bot.db.models import Account, Case, Escalation
@@ -134,6 +135,24 @@ def update_case(escalation_id: int):
     return redirect(url_for("console.escalation", escalation_id=escalation_id))
 
 
+@blueprint.post("/escalations/<int:escalation_id>/call")
+@requires("call_worker")
+def call_worker(escalation_id: int):
+    services = _services()
+    with services.db.session() as session:
+        escalation = session.get(Escalation, escalation_id)
+        if escalation is None:
+            abort(404)
+        account = session.get(Account, g.account.id)
+        try:
+            place_masked_call(session, services, escalation, account)
+        except MaskedCallError as error:
+            flash(str(error))
+        else:
+            flash("Your phone will ring now; answer it to be connected to the worker.")
+    return redirect(url_for("console.escalation", escalation_id=escalation_id))
+
+
 @blueprint.get("/accounts")
 @requires("manage_accounts")
 def accounts():
@@ -148,7 +167,10 @@ def create_account_submit():
     form = request.form
     with _services().db.session() as session:
         try:
-            created = create_account(session, form.get("username", ""), form.get("password", ""), form.get("role", ""), form.get("language", "en"))
+            created = create_account(
+                session, form.get("username", ""), form.get("password", ""), form.get("role", ""),
+                form.get("language", "en"), phone=form.get("phone") or None, vault=_services().vault,
+            )
         except AccountError as error:
             listed = session.query(Account).order_by(Account.username).all()
             return render_template("console/accounts.html", account=g.account, accounts=listed, roles=ROLES, error=str(error)), 422

@@ -20,6 +20,7 @@ PERMISSIONS = {
     "claim_escalation": {"agent", "supervisor"},
     "read_case": {"agent", "supervisor"},
     "manage_case": {"agent", "supervisor"},
+    "call_worker": {"agent", "supervisor"},
     "manage_accounts": {"administrator"},
 }
 MAX_FAILED_LOGINS = 5
@@ -40,7 +41,10 @@ def record(session: Session, account_id: Optional[int], action: str, subject: st
     session.add(AuditTrail(account_id=account_id, action=action, subject=subject, detail=detail))
 
 
-def create_account(session: Session, username: str, password: str, role: str, language: str = "en") -> Account:
+def create_account(
+    session: Session, username: str, password: str, role: str, language: str = "en",
+    phone: Optional[str] = None, vault=None,
+) -> Account:
     username = username.strip().lower()
     if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
         raise AccountError("username is invalid: use letters, digits, dots, dashes or underscores")
@@ -50,8 +54,17 @@ def create_account(session: Session, username: str, password: str, role: str, la
         raise AccountError(f"password is too short: use at least {MIN_PASSWORD_LENGTH} characters")
     if session.execute(select(Account).where(Account.username == username)).scalar_one_or_none():
         raise AccountError(f"username {username!r} is taken")
+    phone_ciphertext = None
+    if phone:
+        from bot.privacy import normalise_number
+
+        e164 = normalise_number(phone)
+        if not e164.startswith("+"):
+            raise AccountError("phone is invalid: give it in international form, such as +44 7700 900123")
+        phone_ciphertext = vault.encrypt(e164)
     account = Account(
-        username=username, password_hash=generate_password_hash(password), role=role, language=language
+        username=username, password_hash=generate_password_hash(password), role=role, language=language,
+        phone_ciphertext=phone_ciphertext,
     )
     session.add(account)
     session.flush()

@@ -239,6 +239,8 @@ class Account(Base):
     failed_logins = Column(Integer, nullable=False, default=0)
     locked_until = Column(DateTime(timezone=True))
     language = Column(String(8), nullable=False, default="en")
+    # The agent's own phone, which the hotline rings for a masked call.
+    phone_ciphertext = Column(LargeBinary)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 

@@ -81,10 +81,14 @@ ROUTES = [
     ("POST", "/console/escalations/1/claim"),
     ("GET", "/console/escalations/1"),
     ("POST", "/console/escalations/1/case"),
+    ("POST", "/console/escalations/1/call"),
     ("GET", "/console/accounts"),
     ("POST", "/console/accounts"),
 ]
-CASE_ROUTES = {"/console/queue", "/console/escalations/1/claim", "/console/escalations/1", "/console/escalations/1/case"}
+CASE_ROUTES = {
+    "/console/queue", "/console/escalations/1/claim", "/console/escalations/1",
+    "/console/escalations/1/case", "/console/escalations/1/call",
+}
 ALLOWED = {
     "agent": CASE_ROUTES,
     "supervisor": CASE_ROUTES,
@@ -303,3 +307,44 @@ def test_only_supervisor_reopens_closed_case(translating_app, make_account, phon
     token = _token(supervisor.get(f"/console/escalations/{escalation.id}").data)
     supervisor.post(f"/console/escalations/{escalation.id}/case", data={"csrf_token": token, "status": "investigating"})
     assert cases_of(db, phone)[0].status == "investigating"
+
+
+def test_masked_call_rings_agent_then_bridges_worker(app, db, vault, phone, twilio, settings):
+    from bot.simulator.signing import post_signed
+    from tests.helpers import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, escalations_of
+
+    agent_phone = "+12025550177"
+    username = f"caller{next(_names)}"
+    with db.session() as session:
+        create_account(session, username, PASSWORD, "agent", phone=agent_phone, vault=vault)
+    phone.text("i want to talk to a real person")
+    phone.text("after 6pm")
+    (escalation,) = escalations_of(db, phone)
+    client, _ = signed_in(app, username)
+    token = _token(client.get("/console/queue").data)
+    client.post(f"/console/escalations/{escalation.id}/claim", data={"csrf_token": token})
+
+    page = client.post(f"/console/escalations/{escalation.id}/call", data={"csrf_token": token}, follow_redirects=True).data.decode()
+
+    assert "Your phone will ring now" in page
+    assert "after 6pm" in page
+    assert phone.number not in page and phone.number[1:] not in page
+    (placed,) = [c for c in twilio.calls if c.to == agent_phone]
+    assert placed.from_ == settings.caller_id
+    bridge = post_signed(TEST_AUTH_TOKEN, placed.url, {"CallSid": placed.sid, "AccountSid": TEST_ACCOUNT_SID, "CallStatus": "in-progress"})
+    assert bridge.status_code == 200
+    assert f"<Number>{phone.number}</Number>" in bridge.text
+    assert f'callerId="{settings.caller_id}"' in bridge.text
+
+
+def test_masked_call_needs_the_claim(app, make_account, phone, db):
+    from tests.helpers import escalations_of
+
+    phone.text("i want to talk to a real person")
+    phone.text("after 6pm")
+    (escalation,) = escalations_of(db, phone)
+    client, _ = signed_in(app, make_account("agent"))
+    token = _token(client.get("/console/queue").data)
+
+    page = client.post(f"/console/escalations/{escalation.id}/call", data={"csrf_token": token}, follow_redirects=True)
+    assert b"claim the escalation before calling" in page.data
