@@ -14,7 +14,8 @@ from bot.cases import CATEGORIES, STATUSES
 from bot.console.calls import MaskedCallError, place_masked_call
 from bot.console.cases import CaseChangeError, case_notes, case_view, change_case
 from bot.console.queue import claim, format_duration, queue_rows
-from bot.db.models import Account, Case, Escalation
+from bot.console.reveal import RevealError, decide_reveal, pending_reveals, request_reveal, show_number
+from bot.db.models import Account, Case, Escalation, RevealRequest
 
 logger = logging.getLogger(__name__)
 
@@ -107,9 +108,12 @@ def escalation(escalation_id: int):
             abort(404)
         record(session, g.account.id, "read_case", subject=f"escalation:{escalation_id}")
         notes = case_notes(session, services.vault, view.case.id) if view.case else []
+        approved = session.query(RevealRequest).filter_by(
+            escalation_id=escalation_id, requested_by=g.account.id, status="approved"
+        ).all()
         return render_template(
             "console/escalation.html", account=g.account, view=view, notes=notes,
-            categories=CATEGORIES, statuses=STATUSES,
+            categories=CATEGORIES, statuses=STATUSES, approved=approved,
         )
 
 
@@ -151,6 +155,49 @@ def call_worker(escalation_id: int):
         else:
             flash("Your phone will ring now; answer it to be connected to the worker.")
     return redirect(url_for("console.escalation", escalation_id=escalation_id))
+
+
+@blueprint.post("/escalations/<int:escalation_id>/reveal")
+@requires("request_reveal")
+def ask_reveal(escalation_id: int):
+    with _services().db.session() as session:
+        try:
+            request_reveal(session, escalation_id, g.account, request.form.get("reason", ""))
+        except RevealError as error:
+            flash(str(error))
+        else:
+            flash("Asked a supervisor to approve showing the number.")
+    return redirect(url_for("console.escalation", escalation_id=escalation_id))
+
+
+@blueprint.get("/reveals")
+@requires("approve_reveal")
+def reveals():
+    with _services().db.session() as session:
+        pending = pending_reveals(session)
+    return render_template("console/reveals.html", account=g.account, pending=pending)
+
+
+@blueprint.post("/reveals/<int:request_id>")
+@requires("approve_reveal")
+def decide(request_id: int):
+    with _services().db.session() as session:
+        try:
+            decide_reveal(session, request_id, g.account, request.form.get("decision") == "approve")
+        except RevealError as error:
+            flash(str(error))
+    return redirect(url_for("console.reveals"))
+
+
+@blueprint.post("/reveals/<int:request_id>/show")
+@requires("request_reveal")
+def show(request_id: int):
+    services = _services()
+    with services.db.session() as session:
+        number = show_number(session, services.vault, request_id, g.account)
+    if number is None:
+        abort(403, description="this number was not approved for you, or it was shown already")
+    return render_template("console/number.html", account=g.account, number=number)
 
 
 @blueprint.get("/accounts")

@@ -21,6 +21,8 @@ PERMISSIONS = {
     "read_case": {"agent", "supervisor"},
     "manage_case": {"agent", "supervisor"},
     "call_worker": {"agent", "supervisor"},
+    "request_reveal": {"agent", "supervisor"},
+    "approve_reveal": {"supervisor"},
     "manage_accounts": {"administrator"},
 }
 MAX_FAILED_LOGINS = 5

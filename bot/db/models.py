@@ -267,3 +267,19 @@ class CaseNote(Base):
     account_id = Column(ForeignKey("accounts.id"), nullable=False)
     body_ciphertext = Column(LargeBinary, nullable=False)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class RevealRequest(Base):
+    """An agent's request to see a worker's number, which a supervisor must approve."""
+
+    __tablename__ = "reveal_requests"
+
+    id = Column(Integer, primary_key=True)
+    escalation_id = Column(ForeignKey("escalations.id"), nullable=False, index=True)
+    requested_by = Column(ForeignKey("accounts.id"), nullable=False)
+    reason = Column(String(400), nullable=False)
+    # pending, approved, rejected, shown
+    status = Column(String(12), nullable=False, default="pending")
+    decided_by = Column(ForeignKey("accounts.id"))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    decided_at = Column(DateTime(timezone=True))

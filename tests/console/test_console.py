@@ -82,16 +82,19 @@ ROUTES = [
     ("GET", "/console/escalations/1"),
     ("POST", "/console/escalations/1/case"),
     ("POST", "/console/escalations/1/call"),
+    ("POST", "/console/escalations/1/reveal"),
+    ("GET", "/console/reveals"),
+    ("POST", "/console/reveals/1"),
     ("GET", "/console/accounts"),
     ("POST", "/console/accounts"),
 ]
 CASE_ROUTES = {
     "/console/queue", "/console/escalations/1/claim", "/console/escalations/1",
-    "/console/escalations/1/case", "/console/escalations/1/call",
+    "/console/escalations/1/case", "/console/escalations/1/call", "/console/escalations/1/reveal",
 }
 ALLOWED = {
     "agent": CASE_ROUTES,
-    "supervisor": CASE_ROUTES,
+    "supervisor": CASE_ROUTES | {"/console/reveals", "/console/reveals/1"},
     "analyst": set(),
     "administrator": {"/console/accounts"},
 }
@@ -348,3 +351,32 @@ def test_masked_call_needs_the_claim(app, make_account, phone, db):
 
     page = client.post(f"/console/escalations/{escalation.id}/call", data={"csrf_token": token}, follow_redirects=True)
     assert b"claim the escalation before calling" in page.data
+
+
+def test_number_shown_once_after_supervisor_approval(app, make_account, phone, db):
+    from bot.db.models import AuditTrail, RevealRequest
+    from tests.helpers import escalations_of
+
+    phone.text("i want to talk to a real person")
+    phone.text("after 6pm")
+    (escalation,) = escalations_of(db, phone)
+    agent, _ = signed_in(app, make_account("agent"))
+    token = _token(agent.get(f"/console/escalations/{escalation.id}").data)
+    agent.post(f"/console/escalations/{escalation.id}/reveal", data={"csrf_token": token, "reason": "the masked call keeps failing"})
+    with db.session() as session:
+        request_id = session.query(RevealRequest).filter_by(escalation_id=escalation.id).one().id
+
+    assert agent.post(f"/console/reveals/{request_id}/show", data={"csrf_token": token}).status_code == 403
+    assert agent.get("/console/reveals").status_code == 403
+
+    supervisor, _ = signed_in(app, make_account("supervisor"))
+    supervisor_token = _token(supervisor.get("/console/reveals").data)
+    supervisor.post(f"/console/reveals/{request_id}", data={"csrf_token": supervisor_token, "decision": "approve"})
+
+    shown = agent.post(f"/console/reveals/{request_id}/show", data={"csrf_token": token})
+    assert shown.status_code == 200
+    assert phone.number in shown.data.decode()
+    assert agent.post(f"/console/reveals/{request_id}/show", data={"csrf_token": token}).status_code == 403
+    with db.session() as session:
+        actions = [row.action for row in session.query(AuditTrail).filter_by(subject=f"escalation:{escalation.id}")]
+    assert {"requested_reveal", "approved_reveal", "saw_number"} <= set(actions)
