@@ -43,6 +43,15 @@ def twilio() -> TwilioDouble:
 
 
 @pytest.fixture(scope="session")
+def translator():
+    from bot.simulator.translate_double import TranslateDouble
+
+    double = TranslateDouble().start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture(scope="session")
 def ports() -> Ports:
     return Ports.free()
 
@@ -69,7 +78,7 @@ def database_url(test_dir):
 
 
 @pytest.fixture(scope="session")
-def settings(test_dir, ports, twilio, database_url):
+def settings(test_dir, ports, twilio, translator, database_url):
     return load_settings(
         environ={},
         env="test",
@@ -85,6 +94,7 @@ def settings(test_dir, ports, twilio, database_url):
         nlg_token="test-nlg-token",
         rasa_token="test-rasa-token",
         roster_api_token="test-roster-token",
+        translate_base_url=translator.base_url,
         calls_per_second=20.0,
     )
 
