@@ -225,6 +225,24 @@ def create_account_submit():
     return redirect(url_for("console.accounts"))
 
 
+@blueprint.post("/accounts/<int:account_id>/active")
+@requires("manage_accounts")
+def set_account_active(account_id: int):
+    active = request.form.get("active") == "yes"
+    with _services().db.session() as session:
+        target = session.get(Account, account_id)
+        if target is None:
+            abort(404)
+        if target.id == g.account.id and not active:
+            flash("You cannot deactivate your own account.")
+            return redirect(url_for("console.accounts"))
+        target.active = active
+        if active:
+            target.failed_logins, target.locked_until = 0, None
+        record(session, g.account.id, "activated_account" if active else "deactivated_account", subject=f"account:{target.id}")
+    return redirect(url_for("console.accounts"))
+
+
 @blueprint.errorhandler(403)
 def forbidden(error):
     return render_template("console/error.html", message=error.description), 403

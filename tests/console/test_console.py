@@ -87,6 +87,7 @@ ROUTES = [
     ("POST", "/console/reveals/1"),
     ("GET", "/console/accounts"),
     ("POST", "/console/accounts"),
+    ("POST", "/console/accounts/999999/active"),
 ]
 CASE_ROUTES = {
     "/console/queue", "/console/escalations/1/claim", "/console/escalations/1",
@@ -96,7 +97,7 @@ ALLOWED = {
     "agent": CASE_ROUTES,
     "supervisor": CASE_ROUTES | {"/console/reveals", "/console/reveals/1"},
     "analyst": set(),
-    "administrator": {"/console/accounts"},
+    "administrator": {"/console/accounts", "/console/accounts/999999/active"},
 }
 
 
@@ -380,3 +381,17 @@ def test_number_shown_once_after_supervisor_approval(app, make_account, phone, d
     with db.session() as session:
         actions = [row.action for row in session.query(AuditTrail).filter_by(subject=f"escalation:{escalation.id}")]
     assert {"requested_reveal", "approved_reveal", "saw_number"} <= set(actions)
+
+
+def test_deactivated_account_cannot_sign_in(app, make_account, db):
+    from bot.db.models import Account
+
+    username = make_account("agent")
+    admin, _ = signed_in(app, make_account("administrator"))
+    with db.session() as session:
+        target = session.query(Account).filter_by(username=username).one().id
+    token = _token(admin.get("/console/accounts").data)
+    admin.post(f"/console/accounts/{target}/active", data={"csrf_token": token, "active": "no"})
+
+    _, response = signed_in(app, username)
+    assert response.status_code == 401
