@@ -94,7 +94,7 @@ def claim_escalation(escalation_id: int):
     with services.db.session() as session:
         claimed = claim(session, services, escalation_id, g.account)
     if not claimed:
-        flash(f"Escalation {escalation_id} was already claimed by someone else.")
+        flash(f"Escalation {escalation_id}, or another one of the same worker, was already claimed by someone else.")
     return redirect(url_for("console.queue"))
 
 

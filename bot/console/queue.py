@@ -60,7 +60,24 @@ def queue_rows(session: Session, settings, now: Optional[datetime] = None) -> Li
 
 
 def claim(session: Session, services, escalation_id: int, account: Account) -> bool:
-    """Give an escalation to one agent; return False when someone claimed it first."""
+    """Give an escalation, and every other open one of its worker, to one agent.
+
+    Returns:
+        False when another agent already holds this escalation or one of the
+        same worker's: no two agents ever take the same worker.
+    """
+    escalation = session.get(Escalation, escalation_id)
+    if escalation is None:
+        return False
+    held_by_other = session.execute(
+        select(Escalation.id).where(
+            Escalation.worker_id == escalation.worker_id,
+            Escalation.status == "claimed",
+            Escalation.claimed_by != account.id,
+        )
+    ).first()
+    if held_by_other is not None:
+        return False
     claimed = session.execute(
         update(Escalation)
         .where(Escalation.id == escalation_id, Escalation.status == "queued")
@@ -68,12 +85,22 @@ def claim(session: Session, services, escalation_id: int, account: Account) -> b
     ).rowcount
     if not claimed:
         return False
-    record(session, account.id, "claimed_escalation", subject=f"escalation:{escalation_id}")
+    others = session.execute(
+        select(Escalation.id).where(Escalation.worker_id == escalation.worker_id, Escalation.status == "queued")
+    ).scalars().all()
+    if others:
+        session.execute(
+            update(Escalation).where(Escalation.id.in_(others), Escalation.status == "queued")
+            .values(status="claimed", claimed_by=account.id, claimed_at=datetime.now(timezone.utc))
+        )
+    taken = [escalation_id, *others]
+    for taken_id in taken:
+        record(session, account.id, "claimed_escalation", subject=f"escalation:{taken_id}")
     try:
-        services.queue.redis.zrem(services.queue.queue_key, str(escalation_id))
+        services.queue.redis.zrem(services.queue.queue_key, *[str(taken_id) for taken_id in taken])
     except redis.RedisError as error:
         logger.warning("Escalation %s: claimed, but not removed from the Redis queue (%s)", escalation_id, error)
-    logger.info("Escalation %s: claimed by account %s", escalation_id, account.id)
+    logger.info("Escalation %s: claimed by account %s with %s more of the same worker", escalation_id, account.id, len(others))
     return True
 
 

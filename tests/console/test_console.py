@@ -395,3 +395,25 @@ def test_deactivated_account_cannot_sign_in(app, make_account, db):
 
     _, response = signed_in(app, username)
     assert response.status_code == 401
+
+
+def test_two_agents_never_take_the_same_worker(app, make_account, phone, db):
+    from tests.helpers import escalations_of
+
+    phone.text("i want to talk to a real person")
+    phone.text("monday evening")
+    phone.text("the boss hits workers who are slow")
+    for answer in ("Sunrise Garments", "since january", "1", "1", "2"):
+        phone.text(answer)
+    first_escalation, second_escalation = escalations_of(db, phone)
+    first, _ = signed_in(app, make_account("agent"))
+    second, _ = signed_in(app, make_account("agent"))
+
+    token = _token(first.get("/console/queue").data)
+    first.post(f"/console/escalations/{first_escalation.id}/claim", data={"csrf_token": token})
+    token = _token(second.get("/console/queue").data)
+    response = second.post(f"/console/escalations/{second_escalation.id}/claim", data={"csrf_token": token}, follow_redirects=True)
+
+    assert b"already claimed" in response.data
+    claimers = {e.claimed_by for e in escalations_of(db, phone)}
+    assert len(claimers) == 1
