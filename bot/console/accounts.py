@@ -13,7 +13,7 @@ from bot.db.models import Account, AuditTrail
 logger = logging.getLogger(__name__)
 
 ROLES = ("agent", "supervisor", "analyst", "administrator")
-# What each role may do; every console route names the permission it needs.
+# The permissions of each role; every console route names the one it needs.
 # An administrator manages accounts and reads no case content.
 PERMISSIONS = {
     "view_queue": {"agent", "supervisor"},
@@ -31,7 +31,7 @@ MIN_PASSWORD_LENGTH = 12
 
 
 class AccountError(ValueError):
-    """An account cannot be created or changed as asked; the message says why."""
+    """An account cannot be created or changed as requested; the message gives the reason."""
 
 
 def allowed(role: str, permission: str) -> bool:
@@ -82,7 +82,7 @@ def _aware(moment: Optional[datetime]) -> Optional[datetime]:
 def authenticate(session: Session, username: str, password: str, now: Optional[datetime] = None):
     """Check a sign-in; return ``(account, None)`` or ``(None, reason)``.
 
-    The reason never tells whether the username exists.
+    The reason never reveals whether the username exists.
     """
     now = now or datetime.now(timezone.utc)
     account = session.execute(

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 class MaskedCallError(ValueError):
-    """A masked call cannot be placed; the message says why."""
+    """A masked call cannot be placed; the message gives the reason."""
 
 
 def place_masked_call(session, services, escalation: Escalation, account: Account) -> str:

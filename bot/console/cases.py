@@ -73,7 +73,7 @@ def case_view(session: Session, vault, escalation_id: int, agent_language: str, 
 
 
 class CaseChangeError(ValueError):
-    """A change to a case is not allowed; the message says why."""
+    """A change to a case is not allowed; the message gives the reason."""
 
 
 def change_case(session: Session, vault, case: Case, account, note: str, category: str, status: str) -> List[str]:

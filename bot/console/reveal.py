@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 
 class RevealError(ValueError):
-    """A reveal cannot happen as asked; the message says why."""
+    """A reveal cannot happen as requested; the message gives the reason."""
 
 
 def request_reveal(session: Session, escalation_id: int, account: Account, reason: str) -> RevealRequest:

@@ -256,12 +256,12 @@ def test_case_page_escapes_worker_text(translating_app, make_account, phone, db)
 
 
 @pytest.mark.parametrize("role", ["analyst", "administrator"])
-def test_case_page_is_closed_to_roles_without_case_access(app, make_account, role):
+def test_case_page_closed_to_other_roles(app, make_account, role):
     client, _ = signed_in(app, make_account(role))
     assert client.get("/console/escalations/1").status_code == 403
 
 
-def test_agent_notes_and_closes_case_and_worker_sees_status(translating_app, make_account, phone, db, vault):
+def test_closed_case_reported_to_worker(translating_app, make_account, phone, db, vault):
     from bot.cases import format_reference
     from bot.db.models import AuditTrail, CaseNote
     from tests.helpers import cases_of, escalations_of
@@ -332,7 +332,8 @@ def test_masked_call_rings_agent_then_bridges_worker(app, db, vault, phone, twil
 
     assert "Your phone will ring now" in page
     assert "after 6pm" in page
-    assert phone.number not in page and phone.number[1:] not in page
+    assert phone.number not in page
+    assert phone.number[1:] not in page
     (placed,) = [c for c in twilio.calls if c.to == agent_phone]
     assert placed.from_ == settings.caller_id
     bridge = post_signed(TEST_AUTH_TOKEN, placed.url, {"CallSid": placed.sid, "AccountSid": TEST_ACCOUNT_SID, "CallStatus": "in-progress"})
