@@ -220,7 +220,7 @@ def _open_menu(services: Services, pseudonym: str) -> Menu:
 
 
 def _close_dialogue(services: Services, turn: _Turn) -> None:
-    """Tell Rasa the worker opted out, so an open form is closed and what it holds is kept."""
+    """Tell Rasa the worker opted out, so an open form is closed and its contents are kept."""
     metadata = {"language": turn.language, "channel": CHANNEL, "message_id": turn.message_id}
     try:
         services.rasa.send(turn.pseudonym, "/opt_out", metadata)

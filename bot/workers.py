@@ -1,14 +1,14 @@
 """Workers and their conversations."""
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Optional
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db.models import Conversation, Worker, utcnow
+from bot.db.models import Conversation, Worker, as_utc, utcnow
 from bot.privacy import Vault
 
 logger = logging.getLogger(__name__)
@@ -40,10 +40,6 @@ def find_or_create_worker(
     return worker
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes for timezone-aware columns.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
 
 def current_conversation(
     session: Session, worker: Worker, channel: str, session_minutes: int
@@ -57,7 +53,7 @@ def current_conversation(
     ).scalar_one_or_none()
 
     now = utcnow()
-    if latest is not None and now - _aware(latest.last_message_at) < timedelta(minutes=session_minutes):
+    if latest is not None and now - as_utc(latest.last_message_at) < timedelta(minutes=session_minutes):
         latest.last_message_at = now
         return latest
 

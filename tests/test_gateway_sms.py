@@ -27,7 +27,7 @@ def _texts(response):
     return [m.text for m in ElementTree.fromstring(response.text).iter("Message")]
 
 
-def test_same_message_sid_twice_stores_once_and_replies_once(phone, db):
+def test_duplicate_message_sid_processed_once(phone, db):
     first = phone.post("hello", message_sid="SM" + "a" * 31 + "1")
     second = phone.post("hello", message_sid="SM" + "a" * 31 + "1")
 
@@ -133,7 +133,7 @@ def test_menu_stop_option_opts_out(phone, db):
     assert worker_of(db, phone).opted_out
 
 
-def test_long_reply_parts_arrive_in_order_through_rest_api(phone, db):
+def test_long_reply_parts_in_order(phone, db):
     phone.text("xưởng có nhiều trẻ em 13 14 tuổi làm việc")
     for answer in ("Xưởng may Hoa Sen", "từ năm ngoái", "1", "1", "2"):
         replies = phone.text(answer)
@@ -208,7 +208,7 @@ def test_second_opt_out_sends_nothing(phone, db):
     assert phone.text("退订") == []
 
 
-def test_status_callback_with_out_of_range_id_returns_400(settings, stack):
+def test_status_out_of_range_id_400(settings, stack):
     response = report_status(f"{settings.public_base_url}/twilio/status?message={10**22}", "delivered")
     assert response.status_code == 400
 

@@ -98,7 +98,7 @@ def test_grievance_in_vietnamese_without_diacritics(phone, db, vault):
     assert vault.decrypt(case.factory_reported_ciphertext) == "Nha may Hoa Binh"
 
 
-def test_menu_digit_starts_intake_and_category_comes_from_description(phone, db):
+def test_menu_digit_starts_intake(phone, db):
     phone.text("hi")
     assert "what happened" in phone.text("1")[-1].lower()
     assert "factory" in phone.text("the manager kept my passport and i cannot leave the job")[-1].lower()
@@ -115,7 +115,7 @@ def test_menu_digit_starts_intake_and_category_comes_from_description(phone, db)
     assert escalations_of(db, phone)[0].reason == "critical_grievance"
 
 
-def test_unclear_yes_no_answer_is_asked_again_then_recorded_unknown(phone, db, factory):
+def test_unclear_answer_recorded_unknown(phone, db, factory):
     phone.text("my boss did not pay my salary this month")
     phone.text("VN0421")
     phone.text("last week")
@@ -204,7 +204,7 @@ def test_language_of_first_message_is_kept(phone, db):
     assert worker_of(db, phone).language == "zh"
 
 
-def test_vietnamese_yes_with_diacritics_is_an_answer_not_stop(phone, db):
+def test_vietnamese_yes_is_not_stop(phone, db):
     phone.text("công ty nợ lương hai tháng rồi")
     phone.text("Xưởng may Hoa Sen")
     phone.text("từ tháng ba")
@@ -231,7 +231,7 @@ def test_leaving_mid_report_keeps_critical_report(phone, db):
     assert escalation.severity == "critical"
 
 
-def test_stop_mid_report_keeps_critical_report_and_closes_form(phone, db):
+def test_stop_mid_report_keeps_report(phone, db):
     phone.text("the boss hits workers who are slow")
     assert phone.text("cancel") == []
     (case,) = cases_of(db, phone)

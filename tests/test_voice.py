@@ -29,7 +29,7 @@ def _set_language(db, phone, language):
     assert worker_of(db, phone).language == language
 
 
-def test_unknown_caller_hears_language_menu_each_option_in_its_language(phone):
+def test_language_menu_for_unknown_caller(phone):
     menu = Call(phone).start()
 
     gather = menu.gather
@@ -285,7 +285,7 @@ def test_questionnaire_by_speech_leads_into_grievance_intake(phone, db, vault, s
     }
 
 
-def test_questionnaire_not_safe_now_asks_one_time_then_goodbye(phone, db, vault, settings):
+def test_questionnaire_not_safe_now(phone, db, vault, settings):
     callback = _make_callback(db, vault, phone, settings, "zh")
     call = Call(phone, outbound=True, callback_id=callback)
     call.start()
@@ -364,7 +364,7 @@ def test_recording_of_spoken_account_is_stored_with_case(phone, db, vault, setti
     assert case.category == "harassment_abuse"
 
 
-def test_no_phone_number_in_logs_or_redis_after_calls(phone, db, callback, redis_client, stack):
+def test_calls_leave_no_phone_numbers(phone, db, callback, redis_client, stack):
     from tests.helpers import assert_no_phone_numbers
 
     call = Call(phone, outbound=True, callback_id=callback)

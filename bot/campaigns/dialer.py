@@ -1,7 +1,7 @@
 """Placing due callbacks through Twilio, and acting on how each call ended.
 
 ``dispatch_due`` claims the callbacks whose time has come and puts one rq
-job per callback on the ``calls`` queue; rq workers on any machine run
+job per callback on the ``calls`` queue. rq workers on any machine run
 ``place_call``. A token in Redis spaces calls out to ``CALLS_PER_SECOND``
 across all workers, and a per-worker lock keeps a worker from ever having
 two calls in flight.
@@ -27,7 +27,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from bot.campaigns.importer import preference_of
 from bot.campaigns.schedule import NoSlotError, next_preferred_slot, next_slot
-from bot.db.models import Audit, CallAttempt, Callback, Conversation, Message, Worker
+from bot.db.models import Audit, CallAttempt, Callback, Conversation, Message, Worker, as_utc
 from bot.language.catalogue import render
 from bot.questionnaire import fill_unanswered
 from bot.sms.segments import segment_count
@@ -75,7 +75,7 @@ def calls_queue(services) -> Queue:
 def dispatch_due(services, now: Optional[datetime] = None, limit: int = 500) -> int:
     """Claim up to ``limit`` due callbacks and queue a call for each; return how many.
 
-    The queue never holds more than about a minute of calls at the
+    The queue never contains more than about a minute of calls at the
     configured rate, so a claimed callback is placed soon after its claim.
     """
     now = now or datetime.now(timezone.utc)
@@ -144,7 +144,7 @@ def recover_stuck(services, now: Optional[datetime] = None) -> int:
                 .order_by(CallAttempt.number.desc()).limit(1)
             ).scalar_one_or_none()
             placed = attempt is not None and attempt.call_sid is not None and attempt.status not in FINAL_ATTEMPT_STATUSES
-            updated = callback.updated_at if callback.updated_at.tzinfo else callback.updated_at.replace(tzinfo=timezone.utc)
+            updated = as_utc(callback.updated_at)
             if not placed:
                 if attempt is not None and attempt.status not in FINAL_ATTEMPT_STATUSES:
                     attempt.status, attempt.error_code, attempt.ended_at = "failed", "lost", now

@@ -1,4 +1,4 @@
-"""What a campaign looks like: each callback's state, and counts per outcome.
+"""Campaign reports: each callback's state, and counts per outcome.
 
 Reports show callback ids, languages and states, never a number: they may
 be read by a brand's staff.
@@ -6,14 +6,13 @@ be read by a brand's staff.
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import List, Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Audit, Callback
+from bot.db.models import Audit, Callback, as_utc
 
 STATES = ("scheduled", "dialing", "in_progress", "completed", "reschedule_requested", "unreached", "opted_out")
 
@@ -37,11 +36,6 @@ def find_audit(session: Session, reference: str) -> Audit:
     return audit
 
 
-def _aware(moment: Optional[datetime]) -> Optional[datetime]:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
 
 def callback_rows(session: Session, reference: str) -> List[CallbackRow]:
     audit = find_audit(session, reference)
@@ -50,7 +44,7 @@ def callback_rows(session: Session, reference: str) -> List[CallbackRow]:
     for callback in session.execute(
         select(Callback).where(Callback.audit_id == audit.id).order_by(Callback.id)
     ).scalars():
-        due = _aware(callback.due_at) if callback.status == "scheduled" else None
+        due = as_utc(callback.due_at) if callback.status == "scheduled" else None
         rows.append(CallbackRow(
             id=callback.id,
             language=callback.language,

@@ -202,7 +202,7 @@ def validate_rows(
                 if _text(row.get(name)) and _text(row.get(name)).upper() != _text(audit_row.get(name)).upper()
             ]
             if different:
-                errors.append(RowError(line, f"{', '.join(different)}: not the same as on the first row; one roster holds one audit"))
+                errors.append(RowError(line, f"{', '.join(different)}: differs from the first row, but one roster contains one audit"))
                 continue
         try:
             worker = _worker_of(row, line, audit)

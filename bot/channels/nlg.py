@@ -4,11 +4,11 @@ Rasa posts the response name, its arguments and the tracker; the language and
 channel come from the metadata the gateway attached to the latest user turn.
 """
 
-import hmac
 import logging
 
 from flask import Blueprint, current_app, request
 
+from bot.channels.bearer import has_bearer_token
 from bot.language.catalogue import CHANNELS, has_prompt, render, supported_languages
 
 logger = logging.getLogger(__name__)
@@ -19,9 +19,7 @@ blueprint = Blueprint("nlg", __name__, url_prefix="/rasa")
 @blueprint.post("/nlg")
 def generate():
     settings = current_app.config["HOTLINE"]
-    header = request.headers.get("Authorization", "")
-    token = header[len("Bearer "):] if header.startswith("Bearer ") else ""
-    if not hmac.compare_digest(token, settings.nlg_token):
+    if not has_bearer_token(settings.nlg_token):
         logger.warning("NLG: request with an invalid token rejected")
         return {"error": "invalid or missing token"}, 403
 

@@ -6,25 +6,18 @@ CSV (``Content-Type: text/csv``), or a form upload with the CSV in a
 an invalid one returns 422 with every bad row and imports nothing.
 """
 
-import hmac
 import logging
 
 from flask import Blueprint, current_app, request
 
 from bot.campaigns.importer import import_roster
+from bot.channels.bearer import has_bearer_token
 from bot.campaigns.roster import RosterError, RowError, parse_csv, parse_json
 
 logger = logging.getLogger(__name__)
 
 blueprint = Blueprint("rosters", __name__, url_prefix="/api")
 MAX_ROSTER_BYTES = 20 * 1024 * 1024
-
-
-def _authorised() -> bool:
-    settings = current_app.config["HOTLINE"]
-    header = request.headers.get("Authorization", "")
-    token = header[len("Bearer "):] if header.startswith("Bearer ") else ""
-    return bool(token) and hmac.compare_digest(token, settings.roster_api_token)
 
 
 def _parse():
@@ -44,7 +37,7 @@ def _parse():
 
 @blueprint.post("/rosters")
 def upload_roster():
-    if not _authorised():
+    if not has_bearer_token(current_app.config["HOTLINE"].roster_api_token):
         logger.warning("Roster API: request with a missing or invalid token rejected")
         return {"error": "missing or invalid bearer token; set Authorization: Bearer <ROSTER_API_TOKEN>"}, 401
     if (request.content_length or 0) > MAX_ROSTER_BYTES:

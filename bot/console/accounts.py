@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from bot.db.models import Account, AuditTrail
+from bot.db.models import Account, AuditTrail, as_utc
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +73,6 @@ def create_account(
     return account
 
 
-def _aware(moment: Optional[datetime]) -> Optional[datetime]:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
 
 def authenticate(session: Session, username: str, password: str, now: Optional[datetime] = None):
     """Check a sign-in; return ``(account, None)`` or ``(None, reason)``.
@@ -92,7 +87,7 @@ def authenticate(session: Session, username: str, password: str, now: Optional[d
         # Hash anyway, so a missing account takes as long as a wrong password.
         check_password_hash(generate_password_hash("timing"), password or "")
         return None, "invalid username or password"
-    locked_until = _aware(account.locked_until)
+    locked_until = as_utc(account.locked_until)
     if locked_until and locked_until > now:
         return None, "account locked after repeated failures; try again later"
     if not check_password_hash(account.password_hash, password or ""):

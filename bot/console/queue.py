@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.console.accounts import record
-from bot.db.models import Account, Case, Escalation
+from bot.db.models import Account, Case, Escalation, as_utc
 from bot.escalations import SEVERITY_RANK
 
 logger = logging.getLogger(__name__)
@@ -33,9 +33,6 @@ class QueueRow:
         return self.remaining < timedelta(0)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
 
 def queue_rows(session: Session, settings, now: Optional[datetime] = None) -> List[QueueRow]:
     """Return the open escalations, critical first, then the longest waiting."""
@@ -48,7 +45,7 @@ def queue_rows(session: Session, settings, now: Optional[datetime] = None) -> Li
         .where(Escalation.status.in_(("queued", "claimed")))
     ).all()
     for escalation, reference, claimer in open_escalations:
-        created = _aware(escalation.created_at)
+        created = as_utc(escalation.created_at)
         hours = settings.sla_critical_hours if escalation.severity == "critical" else settings.sla_normal_hours
         rows.append(QueueRow(
             id=escalation.id, severity=escalation.severity, reason=escalation.reason,
@@ -63,8 +60,8 @@ def claim(session: Session, services, escalation_id: int, account: Account) -> b
     """Give an escalation, and every other open one of its worker, to one agent.
 
     Returns:
-        False when another agent already holds this escalation or one of the
-        same worker's: no two agents ever take the same worker.
+        False when another agent has already claimed this escalation or
+        one of the same worker's, so no two agents take the same worker.
     """
     escalation = session.get(Escalation, escalation_id)
     if escalation is None:
@@ -93,11 +90,11 @@ def claim(session: Session, services, escalation_id: int, account: Account) -> b
             update(Escalation).where(Escalation.id.in_(others), Escalation.status == "queued")
             .values(status="claimed", claimed_by=account.id, claimed_at=datetime.now(timezone.utc))
         )
-    taken = [escalation_id, *others]
-    for taken_id in taken:
+    claimed_ids = [escalation_id, *others]
+    for taken_id in claimed_ids:
         record(session, account.id, "claimed_escalation", subject=f"escalation:{taken_id}")
     try:
-        services.queue.redis.zrem(services.queue.queue_key, *[str(taken_id) for taken_id in taken])
+        services.queue.redis.zrem(services.queue.queue_key, *[str(taken_id) for taken_id in claimed_ids])
     except redis.RedisError as error:
         logger.warning("Escalation %s: claimed, but not removed from the Redis queue (%s)", escalation_id, error)
     logger.info("Escalation %s: claimed by account %s with %s more of the same worker", escalation_id, account.id, len(others))

@@ -26,6 +26,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(moment):
+    """Return a stored datetime as timezone-aware UTC; SQLite returns it naive."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 class Worker(Base):
     __tablename__ = "workers"
 
@@ -245,7 +252,7 @@ class Account(Base):
 
 
 class AuditTrail(Base):
-    """Who did what in the console, and when."""
+    """A record of one action in the console: who, what, and when."""
 
     __tablename__ = "audit_trail"
 

@@ -206,7 +206,7 @@ class VoiceFlow:
                 return None
         if not mark_answered(self.services, request.callback_id, request.attempt, request.answered_by, request.call_sid):
             # An answering machine: nothing is said, the next attempt follows.
-            logger.info("Call %s: answered by a machine, hanging up", request.call_sid)
+            logger.info("Call %s: machine detected, hanging up", request.call_sid)
             return None
         with self.services.db.session() as session:
             callback = session.get(Callback, request.callback_id)

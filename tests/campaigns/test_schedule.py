@@ -36,7 +36,7 @@ def utc(*args):
         ("Asia/Kathmandu", utc(2026, 12, 2, 12, 15)),
     ],
 )
-def test_first_attempt_five_days_after_audit_in_local_time(zone, expected):
+def test_first_attempt_local_time(zone, expected):
     due, late = first_attempt(date(2026, 11, 27), EVENING, RULES, ZoneInfo(zone), LONG_AGO)
     assert due == expected
     assert late is False
@@ -72,7 +72,7 @@ def test_window_across_dst_change_keeps_local_hour():
     assert after == utc(2026, 3, 30, 17, 0)
 
 
-def test_past_due_roster_is_called_at_next_slot_and_marked_late():
+def test_past_due_roster_marked_late():
     now = utc(2026, 12, 10, 14, 30)  # 21:30 in Ho Chi Minh City, in quiet hours
     due, late = first_attempt(date(2026, 11, 27), EVENING, RULES, ZoneInfo("Asia/Ho_Chi_Minh"), now)
     assert late is True
